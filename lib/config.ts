@@ -1,0 +1,155 @@
+import path from "node:path";
+import { z } from "zod";
+
+import type { StorageConfig } from "@/lib/storage/types";
+
+/**
+ * Every setting Lifeboat reads from the environment, validated once.
+ * The README's configuration table is written from this schema: keep them in step.
+ */
+const booleanFlag = z
+  .enum(["true", "false", "1", "0", "yes", "no", ""])
+  .optional()
+  .transform((value) => value === "true" || value === "1" || value === "yes");
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === "" ? undefined : value.trim()));
+
+const envSchema = z.object({
+  LIFEBOAT_URL: z.url().default("http://localhost:3000"),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  DATA_DIR: z.string().min(1).default("./data"),
+  DATABASE_URL: optionalString.pipe(
+    z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").optional(),
+  ),
+  STORAGE_DRIVER: z.enum(["local", "s3"]).default("local"),
+  STORAGE_LOCAL_ROOT: optionalString,
+  S3_BUCKET: optionalString,
+  S3_REGION: z.string().default("us-east-1"),
+  S3_ENDPOINT: optionalString.pipe(z.url().optional()),
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+  S3_FORCE_PATH_STYLE: z.enum(["true", "false"]).default("true").transform((v) => v === "true"),
+  S3_PREFIX: optionalString,
+  OIDC_ISSUER: optionalString.pipe(z.url().optional()),
+  OIDC_CLIENT_ID: optionalString,
+  OIDC_CLIENT_SECRET: optionalString,
+  OIDC_SCOPES: z.string().default("openid email profile groups"),
+  OIDC_GROUPS_CLAIM: z.string().min(1).default("groups"),
+  OIDC_PROVIDER_NAME: z.string().min(1).default("SSO"),
+  AUTH_SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
+  DEV_OIDC_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  LIFEBOAT_ALLOW_DEV_SSO: booleanFlag,
+  LIFEBOAT_PRODUCTION_ONLY: booleanFlag,
+  LIFEBOAT_SEED_DEMO: z.enum(["true", "false", "auto"]).default("auto"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type RawEnv = z.input<typeof envSchema>;
+
+export interface AppConfig {
+  /** "embedded": PGlite + local disk + dev SSO by default; "server": a real PostgreSQL. */
+  mode: "embedded" | "server";
+  url: string;
+  host: string;
+  port: number;
+  dataDir: string;
+  database: { kind: "pglite"; dataDir: string } | { kind: "postgres"; url: string };
+  storage: StorageConfig;
+  oidc:
+    | { kind: "external"; issuer: string; clientId: string; clientSecret: string; scopes: string; groupsClaim: string; name: string }
+    | { kind: "development"; port: number; scopes: string; groupsClaim: string; name: string };
+  authSecret: string | undefined;
+  productionOnly: boolean;
+  seedDemo: boolean;
+  logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Lifeboat's configuration is invalid:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export function parseConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join(".") || "environment"}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const dataDir = path.resolve(e.DATA_DIR);
+  const mode = e.DATABASE_URL ? "server" : "embedded";
+
+  let storage: StorageConfig;
+  if (e.STORAGE_DRIVER === "s3") {
+    if (!e.S3_BUCKET) problems.push("S3_BUCKET: required when STORAGE_DRIVER=s3");
+    storage = {
+      driver: "s3",
+      bucket: e.S3_BUCKET ?? "",
+      region: e.S3_REGION,
+      endpoint: e.S3_ENDPOINT,
+      accessKeyId: e.S3_ACCESS_KEY_ID,
+      secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+      forcePathStyle: e.S3_FORCE_PATH_STYLE,
+      prefix: e.S3_PREFIX,
+    };
+  } else {
+    storage = { driver: "local", root: path.resolve(e.STORAGE_LOCAL_ROOT ?? path.join(dataDir, "storage")) };
+  }
+
+  let oidc: AppConfig["oidc"];
+  const common = { scopes: e.OIDC_SCOPES, groupsClaim: e.OIDC_GROUPS_CLAIM, name: e.OIDC_PROVIDER_NAME };
+  if (e.OIDC_ISSUER) {
+    if (!e.OIDC_CLIENT_ID) problems.push("OIDC_CLIENT_ID: required when OIDC_ISSUER is set");
+    if (!e.OIDC_CLIENT_SECRET) problems.push("OIDC_CLIENT_SECRET: required when OIDC_ISSUER is set");
+    oidc = { kind: "external", issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID ?? "", clientSecret: e.OIDC_CLIENT_SECRET ?? "", ...common };
+  } else {
+    // The development provider signs anyone in as an administrator: it is only
+    // acceptable when nothing real is behind the console.
+    const productionLike = mode === "server" || e.STORAGE_DRIVER === "s3";
+    if (productionLike && !e.LIFEBOAT_ALLOW_DEV_SSO) {
+      problems.push(
+        "OIDC_ISSUER: required when DATABASE_URL or S3 storage is configured. The built-in development sign-in " +
+          "lets anyone in as an administrator; set OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET for your identity " +
+          "provider, or LIFEBOAT_ALLOW_DEV_SSO=true for a throwaway test installation.",
+      );
+    }
+    oidc = { kind: "development", port: e.DEV_OIDC_PORT, ...common };
+  }
+
+  if (mode === "server" && !e.AUTH_SECRET) {
+    problems.push("AUTH_SECRET: required with DATABASE_URL (at least 32 random characters, the same on every instance)");
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    mode,
+    url: e.LIFEBOAT_URL.replace(/\/$/, ""),
+    host: e.HOST,
+    port: e.PORT,
+    dataDir,
+    database: e.DATABASE_URL ? { kind: "postgres", url: e.DATABASE_URL } : { kind: "pglite", dataDir: path.join(dataDir, "pglite") },
+    storage,
+    oidc,
+    authSecret: e.AUTH_SECRET,
+    productionOnly: e.LIFEBOAT_PRODUCTION_ONLY,
+    seedDemo: e.LIFEBOAT_SEED_DEMO === "auto" ? mode === "embedded" : e.LIFEBOAT_SEED_DEMO === "true",
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+let cached: AppConfig | undefined;
+
+/** The process-wide configuration; parsed on first use so a bad value fails loudly at start-up. */
+export function getConfig(): AppConfig {
+  cached ??= parseConfig();
+  return cached;
+}
