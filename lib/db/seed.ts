@@ -11,7 +11,7 @@ export const DEMO_GROUPS = {
 } as const;
 
 const DEMO_ENVIRONMENTS = [
-  { name: "prd", displayName: "Production", isProduction: true },
+  { name: "prd", displayName: "Live site", isProduction: true },
   { name: "uat", displayName: "User acceptance", isProduction: false },
   { name: "dev", displayName: "Development", isProduction: false },
 ] as const;

@@ -1,0 +1,94 @@
+import { expect, test } from "./fixtures";
+
+test.describe("signing in", () => {
+  test("an unauthenticated visit is sent to SSO sign-in", async ({ page }) => {
+    await page.goto("/");
+    await expect(page).toHaveURL(/\/signin\?callbackUrl=%2F$/);
+    await expect(page.getByRole("heading", { name: "Lifeboat" })).toBeVisible();
+    await expect(page.getByRole("button", { name: "Sign in with SSO" })).toBeEnabled();
+  });
+
+  test("the demo administrator sees the three environments with admin controls", async ({ console, page }) => {
+    await console.signIn("Ada Admin");
+    await expect(page.getByLabel("Signed in as")).toContainText("admin@acme.test");
+    await expect(console.environments()).toHaveCount(3);
+    const names = await console.environments().getByRole("heading").allTextContents();
+    expect(names).toEqual(["prd", "dev", "uat"]);
+    await expect(console.environment("prd").getByText("Production", { exact: true })).toBeVisible();
+    await expect(console.environment("uat").getByText("Production", { exact: true })).toHaveCount(0);
+    for (const env of ["prd", "uat", "dev"]) {
+      await expect(console.environment(env).getByText("Administrator")).toBeVisible();
+      await expect(console.environment(env).getByRole("link", { name: `Settings of ${env}` })).toBeVisible();
+    }
+    await console.environment("prd").getByRole("link", { name: `Settings of prd` }).click();
+    await expect(page.getByRole("heading", { name: "Settings of prd" })).toBeVisible();
+    await expect(page.getByText("0 3 * * *")).toBeVisible();
+  });
+
+  test("a member sees the environments without admin controls", async ({ console, page }) => {
+    await console.signIn("Max Member");
+    await expect(console.environments()).toHaveCount(3);
+    for (const env of ["prd", "uat", "dev"]) {
+      await expect(console.environment(env).getByText("Member")).toBeVisible();
+    }
+    await expect(page.getByRole("link", { name: /^Settings of/ })).toHaveCount(0);
+    await page.goto("/projects/acme/prd/settings");
+    await expect(page.getByRole("alert").filter({ hasText: "Only administrators" })).toContainText(
+      "Only administrators of acme-prd can see its settings.",
+    );
+  });
+
+  test("roles are per environment", async ({ console }) => {
+    await console.signIn("Uma Nonprod");
+    await expect(console.environment("prd").getByText("Member")).toBeVisible();
+    await expect(console.environment("uat").getByText("Administrator")).toBeVisible();
+    await expect(console.environment("dev").getByText("Administrator")).toBeVisible();
+    await expect(console.environment("prd").getByRole("link", { name: "Settings of prd" })).toHaveCount(0);
+    await expect(console.environment("uat").getByRole("link", { name: "Settings of uat" })).toBeVisible();
+  });
+
+  test("a deep link survives the sign-in round trip", async ({ console, page }) => {
+    await console.signIn("Ada Admin", "/projects/acme/uat/settings");
+    await expect(page).toHaveURL(/\/projects\/acme\/uat\/settings$/);
+    await expect(page.getByRole("heading", { name: "Settings of uat" })).toBeVisible();
+  });
+
+  test("sign-out ends the session", async ({ console, page }) => {
+    await console.signIn("Ada Admin");
+    await console.signOut();
+    await page.goto("/projects/acme/prd");
+    await expect(page).toHaveURL(/\/signin/);
+    const response = await page.request.get("/api/v1/environments");
+    expect(response.status()).toBe(401);
+  });
+});
+
+test.describe("API authentication", () => {
+  test("an API route without credentials answers 401 JSON", async ({ request }) => {
+    const response = await request.get("/api/v1/environments", { maxRedirects: 0 });
+    expect(response.status()).toBe(401);
+    expect(response.headers()["content-type"]).toContain("application/json");
+    const body = await response.json();
+    expect(body.error.code).toBe("unauthorized");
+    expect(body.error.message).toMatch(/Sign in/);
+  });
+
+  test("the same route answers a signed-in browser with its environments", async ({ console, page }) => {
+    await console.signIn("Max Member");
+    const response = await page.request.get("/api/v1/environments");
+    expect(response.status()).toBe(200);
+    const body = await response.json();
+    expect(body.count).toBe(3);
+    expect(body.response.map((e: { name: string; role: string }) => `${e.name}:${e.role}`)).toEqual([
+      "prd:member",
+      "dev:member",
+      "uat:member",
+    ]);
+  });
+
+  test("the health route answers without a session", async ({ request }) => {
+    const response = await request.get("/api/health");
+    expect(response.status()).toBe(200);
+    expect(await response.json()).toEqual({ status: "ok", database: "pglite" });
+  });
+});

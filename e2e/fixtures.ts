@@ -1,0 +1,11 @@
+import { test as base } from "@playwright/test";
+
+import { ConsolePage } from "./pages/console";
+
+export const test = base.extend<{ console: ConsolePage }>({
+  console: async ({ page }, use) => {
+    await use(new ConsolePage(page));
+  },
+});
+
+export { expect } from "@playwright/test";

@@ -1,0 +1,47 @@
+import type { Environment, EnvironmentRole } from "@/lib/db/schema";
+
+/** Whoever is acting: a signed-in person (later also a token acting for one). */
+export interface Actor {
+  kind: "user";
+  id: string;
+  email: string;
+  name: string | null;
+  groups: string[];
+  /** Environment id → the actor's role there; environments not in the map are invisible to them. */
+  roles: ReadonlyMap<string, EnvironmentRole>;
+}
+
+type EnvironmentRef = Pick<Environment, "id" | "isProduction">;
+
+export function roleIn(actor: Actor, environment: Pick<Environment, "id">): EnvironmentRole | undefined {
+  return actor.roles.get(environment.id);
+}
+
+export function canViewEnvironment(actor: Actor, environment: EnvironmentRef): boolean {
+  return roleIn(actor, environment) !== undefined;
+}
+
+export function canAdministerEnvironment(actor: Actor, environment: EnvironmentRef): boolean {
+  return roleIn(actor, environment) === "admin";
+}
+
+/** "Only production environment administrators can download backups"; elsewhere members may too. */
+export function canDownloadBackup(actor: Actor, environment: EnvironmentRef): boolean {
+  return environment.isProduction ? canAdministerEnvironment(actor, environment) : canViewEnvironment(actor, environment);
+}
+
+export function canRestoreBackup(actor: Actor, environment: EnvironmentRef): boolean {
+  return canAdministerEnvironment(actor, environment);
+}
+
+export function canCreateBackup(actor: Actor, environment: EnvironmentRef): boolean {
+  return canAdministerEnvironment(actor, environment);
+}
+
+export function canUploadBackup(actor: Actor, environment: EnvironmentRef): boolean {
+  return canAdministerEnvironment(actor, environment);
+}
+
+export function canViewEnvironmentSettings(actor: Actor, environment: EnvironmentRef): boolean {
+  return canAdministerEnvironment(actor, environment);
+}

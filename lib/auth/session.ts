@@ -1,0 +1,57 @@
+import "server-only";
+
+import { getServerSession } from "next-auth";
+import { redirect } from "next/navigation";
+
+import { getConfig } from "@/lib/config";
+import { getDb } from "@/lib/db/client";
+import { getEnvironment, listEnvironments } from "@/lib/db/queries/projects";
+import { resolveEnvironmentRoles } from "@/lib/db/queries/roles";
+import type { Environment } from "@/lib/db/schema";
+import { AppError } from "@/lib/errors";
+
+import { getAuthOptions } from "./options";
+import type { Actor } from "./permissions";
+import { canViewEnvironment } from "./permissions";
+
+/**
+ * The signed-in person with their roles, looked up afresh on every request:
+ * a role binding removed in the database takes effect at once.
+ */
+export async function getActor(): Promise<Actor | null> {
+  const session = await getServerSession(getAuthOptions());
+  if (!session?.user?.id) return null;
+  const roles = await resolveEnvironmentRoles(getDb(), { groups: session.user.groups });
+  return { kind: "user", ...session.user, roles };
+}
+
+/** For pages: no session → the sign-in page. */
+export async function requirePageActor(): Promise<Actor> {
+  const actor = await getActor();
+  if (!actor) redirect("/signin");
+  return actor;
+}
+
+/** For API routes: no session → 401 JSON, never an HTML redirect. */
+export async function requireApiActor(): Promise<Actor> {
+  const actor = await getActor();
+  if (!actor) throw new AppError("unauthorized", "Sign in or send an API token to use this endpoint.");
+  return actor;
+}
+
+/** The environments this actor may see, honouring the production-only setting. */
+export async function listVisibleEnvironments(actor: Actor): Promise<Environment[]> {
+  const environments = await listEnvironments(getDb(), { productionOnly: getConfig().productionOnly });
+  return environments.filter((env) => canViewEnvironment(actor, env));
+}
+
+/**
+ * One environment the actor may see. An environment they may not see answers
+ * exactly like a missing one, so its existence is not revealed.
+ */
+export async function findVisibleEnvironment(actor: Actor, projectId: string, name: string): Promise<Environment | null> {
+  const environment = await getEnvironment(getDb(), { projectId, name });
+  if (!environment || !canViewEnvironment(actor, environment)) return null;
+  if (getConfig().productionOnly && !environment.isProduction) return null;
+  return environment;
+}

@@ -1,0 +1,104 @@
+/**
+ * Lifeboat's process: one Node HTTP server in front of Next.js.
+ *
+ * It owns what must exist once per process before any request: validated
+ * configuration, the database connection (for the embedded PGlite, the one
+ * opener of its data folder), migrations, the demo seed and, in the embedded
+ * default, the development identity provider on loopback.
+ */
+import { createServer } from "node:http";
+import fs from "node:fs";
+
+import next from "next";
+
+import { DEV_ISSUER_ENV, developmentClient, resolveAuthSecret } from "@/lib/auth/secret";
+import { ConfigError, parseConfig } from "@/lib/config";
+import type { AppConfig } from "@/lib/config";
+import { closeDatabase, getDatabaseHandle } from "@/lib/db/client";
+import { migrateDatabase } from "@/lib/db/migrate";
+import { seedDemoProject } from "@/lib/db/seed";
+import { logger } from "@/lib/logger";
+
+async function startDevelopmentSignIn(config: AppConfig, authSecret: string) {
+  if (config.oidc.kind !== "development") return undefined;
+  const { startDevOidcProvider } = await import("@/lib/auth/dev-oidc");
+  const client = developmentClient(authSecret);
+  const provider = await startDevOidcProvider({
+    host: "127.0.0.1",
+    port: config.oidc.port,
+    clientId: client.clientId,
+    clientSecret: client.clientSecret,
+    redirectUris: [`${config.url}/api/auth/callback/sso`],
+    postLogoutRedirectUris: [`${config.url}/signin`],
+    cookieKeys: [authSecret],
+  });
+  process.env[DEV_ISSUER_ENV] = provider.issuer;
+  logger.warn({ issuer: provider.issuer }, "development sign-in is running: anyone who can reach it signs in as a demo user");
+  return provider;
+}
+
+async function main() {
+  const dev = process.argv.includes("--dev");
+  let config: AppConfig;
+  try {
+    config = parseConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  const authSecret = resolveAuthSecret(config);
+  // next-auth reads these from the environment inside Next's route handlers.
+  process.env.NEXTAUTH_SECRET = authSecret;
+  process.env.NEXTAUTH_URL = config.url;
+
+  const devSignIn = await startDevelopmentSignIn(config, authSecret);
+
+  const handle = getDatabaseHandle();
+  await migrateDatabase(config.database.kind === "postgres" ? { kind: "postgres", url: config.database.url } : { kind: "pglite", handle });
+  if (config.seedDemo) await seedDemoProject(handle.db);
+  if (config.storage.driver === "local") fs.mkdirSync(config.storage.root, { recursive: true });
+
+  const app = next({ dev, dir: process.cwd(), hostname: config.host, port: config.port });
+  await app.prepare();
+  const handleRequest = app.getRequestHandler();
+
+  const server = createServer((req, res) => {
+    handleRequest(req, res).catch((err: unknown) => {
+      logger.error({ err, url: req.url }, "unhandled request error");
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { code: "internal", message: "Something went wrong on our side." } }));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, resolve);
+  });
+  logger.info(
+    { url: config.url, listen: `${config.host}:${config.port}`, mode: config.mode, database: handle.kind, storage: config.storage.driver, dev },
+    "Lifeboat is ready",
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    server.close();
+    server.closeIdleConnections();
+    await Promise.allSettled([devSignIn?.close(), app.close()]);
+    await closeDatabase();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+main().catch((err: unknown) => {
+  logger.fatal({ err }, "Lifeboat failed to start");
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
