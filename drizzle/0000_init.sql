@@ -23,7 +23,7 @@ CREATE TABLE "api_tokens" (
 --> statement-breakpoint
 CREATE TABLE "audit_events" (
 	"id" bigserial PRIMARY KEY NOT NULL,
-	"at" timestamp with time zone DEFAULT now() NOT NULL,
+	"at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"actor" text NOT NULL,
 	"actor_type" text NOT NULL,
 	"action" text NOT NULL,
@@ -64,7 +64,7 @@ CREATE TABLE "backups" (
 	"parent_id" text,
 	"created_by" text NOT NULL,
 	"manifest" jsonb,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"started_at" timestamp with time zone,
 	"completed_at" timestamp with time zone
 );

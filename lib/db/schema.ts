@@ -100,7 +100,9 @@ export const backups = pgTable(
     parentId: text("parent_id"),
     createdBy: text("created_by").notNull(),
     manifest: jsonb("manifest").$type<BackupManifest>(),
-    createdAt: createdAt(),
+    // Millisecond precision, like a JavaScript Date, so a keyset cursor built
+    // from a row's timestamp compares exactly against the stored value.
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     startedAt: timestamp("started_at", { withTimezone: true }),
     completedAt: timestamp("completed_at", { withTimezone: true }),
   },
@@ -254,7 +256,7 @@ export const auditEvents = pgTable(
   "audit_events",
   {
     id: bigserial("id", { mode: "number" }).primaryKey(),
-    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    at: timestamp("at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     actor: text("actor").notNull(),
     actorType: text("actor_type", { enum: ["user", "token", "system"] }).notNull(),
     action: text("action").notNull(),

@@ -1,9 +1,10 @@
 import type { Metadata } from "next";
-import Link from "next/link";
 import { notFound } from "next/navigation";
 
 import { canViewEnvironmentSettings } from "@/lib/auth/permissions";
 import { findVisibleEnvironment, requirePageActor } from "@/lib/auth/session";
+
+import { EnvironmentHeader } from "../environment-header";
 
 type Params = { projectId: string; environment: string };
 
@@ -38,19 +39,10 @@ export default async function EnvironmentSettingsPage({ params }: { params: Prom
     : null;
 
   return (
-    <div>
-      <nav aria-label="Breadcrumb" className="text-sm text-slate-500">
-        <Link href="/" className="hover:underline">
-          {projectId}
-        </Link>{" "}
-        /{" "}
-        <Link href={`/projects/${projectId}/${environment.name}`} className="hover:underline">
-          {environment.name}
-        </Link>{" "}
-        / settings
-      </nav>
-      <h1 className="mt-2 text-2xl font-semibold">Settings of {environment.name}</h1>
-      <dl className="mt-6 divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white px-5">
+    <div className="space-y-6">
+      <EnvironmentHeader actor={actor} environment={environment} current="settings" />
+      <h2 className="text-lg font-semibold">Settings of {environment.name}</h2>
+      <dl className="divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white px-5">
         <Row label="Database engine">{environment.dbEngine ?? NOT_SET}</Row>
         <Row label="Database source">{source ? <code>{source}</code> : NOT_SET}</Row>
         <Row label="Volume folder">{environment.volumePath ? <code>{environment.volumePath}</code> : NOT_SET}</Row>

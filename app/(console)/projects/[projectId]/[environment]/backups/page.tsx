@@ -1,0 +1,34 @@
+import type { Metadata } from "next";
+import { notFound } from "next/navigation";
+
+import { canDownloadBackup } from "@/lib/auth/permissions";
+import { findVisibleEnvironment, requirePageActor } from "@/lib/auth/session";
+
+import { EnvironmentHeader } from "../environment-header";
+import { BackupsTable } from "./backups-table";
+
+type Params = { projectId: string; environment: string };
+
+export async function generateMetadata({ params }: { params: Promise<Params> }): Promise<Metadata> {
+  const { projectId, environment } = await params;
+  return { title: `Backups of ${projectId}-${environment}` };
+}
+
+export default async function BackupsPage({ params }: { params: Promise<Params> }) {
+  const { projectId, environment: name } = await params;
+  const actor = await requirePageActor();
+  const environment = await findVisibleEnvironment(actor, projectId, name);
+  if (!environment) notFound();
+
+  return (
+    <div className="space-y-6">
+      <EnvironmentHeader actor={actor} environment={environment} current="backups" />
+      {environment.isProduction && !canDownloadBackup(actor, environment) && (
+        <p className="rounded-md bg-amber-50 p-3 text-sm text-amber-900">
+          Only production environment administrators can download backups of {projectId}-{environment.name}.
+        </p>
+      )}
+      <BackupsTable projectId={projectId} environment={environment.name} />
+    </div>
+  );
+}

@@ -1,0 +1,80 @@
+import { and, desc, eq, inArray, lt, or } from "drizzle-orm";
+
+import type { Db } from "../client";
+import { backupFiles, backups, environments } from "../schema";
+import type { Backup, BackupFile, Environment } from "../schema";
+
+export type BackupStatus = Backup["status"];
+export type BackupOrigin = Backup["origin"];
+export type BackupWithFiles = Backup & { files: BackupFile[] };
+
+/** Where the next page starts: the last row's (created_at, id), newest first. */
+export interface BackupCursor {
+  createdAt: Date;
+  id: string;
+}
+
+export function encodeBackupCursor(cursor: BackupCursor): string {
+  return Buffer.from(`${cursor.createdAt.toISOString()}|${cursor.id}`).toString("base64url");
+}
+
+export function decodeBackupCursor(value: string): BackupCursor | null {
+  const [iso, id] = Buffer.from(value, "base64url").toString("utf8").split("|");
+  if (!iso || !id) return null;
+  const createdAt = new Date(iso);
+  return Number.isNaN(createdAt.getTime()) ? null : { createdAt, id };
+}
+
+/**
+ * One page of an environment's backups, newest first. Keyset pagination on
+ * (created_at, id) walks the index whatever the depth, and rows inserted
+ * while a person pages through never shift or repeat what they see.
+ */
+export async function listBackups(
+  db: Db,
+  input: { environmentId: string; limit: number; cursor?: BackupCursor; status?: BackupStatus; origin?: BackupOrigin },
+): Promise<{ items: BackupWithFiles[]; nextCursor: BackupCursor | null }> {
+  const conditions = [eq(backups.environmentId, input.environmentId)];
+  if (input.status) conditions.push(eq(backups.status, input.status));
+  if (input.origin) conditions.push(eq(backups.origin, input.origin));
+  if (input.cursor) {
+    const { createdAt, id } = input.cursor;
+    const older = or(lt(backups.createdAt, createdAt), and(eq(backups.createdAt, createdAt), lt(backups.id, id)));
+    if (older) conditions.push(older);
+  }
+  const rows = await db
+    .select()
+    .from(backups)
+    .where(and(...conditions))
+    .orderBy(desc(backups.createdAt), desc(backups.id))
+    .limit(input.limit + 1);
+
+  const page = rows.slice(0, input.limit);
+  const last = page.at(-1);
+  const nextCursor = rows.length > input.limit && last ? { createdAt: last.createdAt, id: last.id } : null;
+  return { items: await withFiles(db, page), nextCursor };
+}
+
+async function withFiles(db: Db, rows: Backup[]): Promise<BackupWithFiles[]> {
+  if (rows.length === 0) return [];
+  const files = await db
+    .select()
+    .from(backupFiles)
+    .where(inArray(backupFiles.backupId, rows.map((b) => b.id)));
+  return rows.map((b) => ({ ...b, files: files.filter((f) => f.backupId === b.id) }));
+}
+
+/** A backup with its files and the environment it belongs to. */
+export async function getBackup(
+  db: Db,
+  { id }: { id: string },
+): Promise<(BackupWithFiles & { environment: Environment }) | undefined> {
+  const [row] = await db
+    .select({ backup: backups, environment: environments })
+    .from(backups)
+    .innerJoin(environments, eq(backups.environmentId, environments.id))
+    .where(eq(backups.id, id));
+  if (!row) return undefined;
+  const [withFileRows] = await withFiles(db, [row.backup]);
+  return withFileRows && { ...withFileRows, environment: row.environment };
+}
