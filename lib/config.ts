@@ -84,7 +84,8 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
   }
   const e = parsed.data;
   const problems: string[] = [];
-  const dataDir = path.resolve(e.DATA_DIR);
+  // The turbopackIgnore markers: these are run-time folders, not files to trace into the build.
+  const dataDir = path.resolve(/*turbopackIgnore: true*/ e.DATA_DIR);
   const mode = e.DATABASE_URL ? "server" : "embedded";
 
   let storage: StorageConfig;
@@ -101,7 +102,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       prefix: e.S3_PREFIX,
     };
   } else {
-    storage = { driver: "local", root: path.resolve(e.STORAGE_LOCAL_ROOT ?? path.join(dataDir, "storage")) };
+    storage = { driver: "local", root: path.resolve(/*turbopackIgnore: true*/ e.STORAGE_LOCAL_ROOT ?? path.join(dataDir, "storage")) };
   }
 
   let oidc: AppConfig["oidc"];
@@ -136,7 +137,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     host: e.HOST,
     port: e.PORT,
     dataDir,
-    database: e.DATABASE_URL ? { kind: "postgres", url: e.DATABASE_URL } : { kind: "pglite", dataDir: path.join(dataDir, "pglite") },
+    database: e.DATABASE_URL ? { kind: "postgres", url: e.DATABASE_URL } : { kind: "pglite", dataDir: path.join(/*turbopackIgnore: true*/ dataDir, "pglite") },
     storage,
     oidc,
     authSecret: e.AUTH_SECRET,

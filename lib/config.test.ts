@@ -1,0 +1,73 @@
+import path from "node:path";
+
+import { describe, expect, it } from "vitest";
+
+import { ConfigError, parseConfig } from "./config";
+
+const SECRET = "x".repeat(32);
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    parseConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("configuration", () => {
+  it("runs the embedded default with nothing set", () => {
+    const config = parseConfig({});
+    expect(config.mode).toBe("embedded");
+    expect(config.database).toEqual({ kind: "pglite", dataDir: path.resolve("data/pglite") });
+    expect(config.storage).toEqual({ driver: "local", root: path.resolve("data/storage") });
+    expect(config.oidc.kind).toBe("development");
+    expect(config.url).toBe("http://localhost:3000");
+    expect(config.port).toBe(3000);
+    expect(config.seedDemo).toBe(true);
+    expect(config.productionOnly).toBe(false);
+  });
+
+  it("refuses the development sign-in in front of a real database", () => {
+    const problems = problemsOf({ DATABASE_URL: "postgres://db/lifeboat", AUTH_SECRET: SECRET });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^OIDC_ISSUER: required when DATABASE_URL/);
+    expect(parseConfig({ DATABASE_URL: "postgres://db/lifeboat", AUTH_SECRET: SECRET, LIFEBOAT_ALLOW_DEV_SSO: "true" }).oidc.kind).toBe(
+      "development",
+    );
+  });
+
+  it("configures production: PostgreSQL, S3, an external issuer", () => {
+    const config = parseConfig({
+      DATABASE_URL: "postgres://db/lifeboat",
+      AUTH_SECRET: SECRET,
+      STORAGE_DRIVER: "s3",
+      S3_BUCKET: "backups",
+      S3_ENDPOINT: "http://127.0.0.1:9000",
+      OIDC_ISSUER: "https://login.example.com/realms/acme",
+      OIDC_CLIENT_ID: "lifeboat",
+      OIDC_CLIENT_SECRET: "s3cret",
+      OIDC_GROUPS_CLAIM: "roles",
+      LIFEBOAT_PRODUCTION_ONLY: "true",
+    });
+    expect(config.mode).toBe("server");
+    expect(config.storage).toMatchObject({ driver: "s3", bucket: "backups", forcePathStyle: true, region: "us-east-1" });
+    expect(config.oidc).toMatchObject({ kind: "external", clientId: "lifeboat", groupsClaim: "roles" });
+    expect(config.productionOnly).toBe(true);
+    expect(config.seedDemo).toBe(false);
+  });
+
+  it("names every problem at once, in words", () => {
+    const problems = problemsOf({ DATABASE_URL: "postgres://db/x", STORAGE_DRIVER: "s3", OIDC_ISSUER: "https://idp.example.com" });
+    expect(problems).toEqual([
+      "S3_BUCKET: required when STORAGE_DRIVER=s3",
+      "OIDC_CLIENT_ID: required when OIDC_ISSUER is set",
+      "OIDC_CLIENT_SECRET: required when OIDC_ISSUER is set",
+      "AUTH_SECRET: required with DATABASE_URL (at least 32 random characters, the same on every instance)",
+    ]);
+    expect(problemsOf({ PORT: "eighty" })[0]).toMatch(/^PORT: /);
+    expect(problemsOf({ DATABASE_URL: "mysql://db/x" })[0]).toMatch(/^DATABASE_URL: must be a postgres:\/\/ URL/);
+    expect(problemsOf({ AUTH_SECRET: "short" })[0]).toMatch(/^AUTH_SECRET: must be at least 32 characters/);
+  });
+});
