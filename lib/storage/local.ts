@@ -1,0 +1,371 @@
+import { createHash, randomUUID, type Hash } from "node:crypto";
+import { createReadStream, createWriteStream, type Stats } from "node:fs";
+import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile, type FileHandle } from "node:fs/promises";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { StorageError, isStorageError } from "./errors";
+import { ExactSizeStream } from "./streams";
+import type {
+  AbortMultipartUploadInput,
+  ByteRange,
+  CompleteMultipartUploadInput,
+  LocalStorageConfig,
+  ObjectInfo,
+  Storage,
+  UploadedPart,
+  UploadPartInput,
+} from "./types";
+import {
+  assertRangeWithin,
+  assertValidKey,
+  assertValidPartList,
+  assertValidPartNumber,
+  assertValidPrefix,
+  assertValidRangeShape,
+  assertValidSize,
+  normalizeEtag,
+} from "./validation";
+
+// Large sequential reads: fewer syscalls than the 64 KiB default, still a bounded buffer.
+const READ_CHUNK_BYTES = 1024 * 1024;
+const UPLOAD_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const UPLOAD_MANIFEST = "upload.json";
+
+interface UploadManifest {
+  key: string;
+  createdAt: string;
+}
+
+function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | null)?.code;
+}
+
+/** ENOTDIR: some ancestor of the path is a regular file, so the path cannot exist either. */
+function isMissing(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+
+function partFileName(partNumber: number): string {
+  return `part-${String(partNumber).padStart(5, "0")}`;
+}
+
+function toInfo(key: string, stats: Stats): ObjectInfo {
+  return { key, size: stats.size, lastModified: stats.mtime };
+}
+
+function compareUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+
+async function* hashThrough(source: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    hash.update(chunk);
+    yield chunk;
+  }
+}
+
+/**
+ * Reads the parts back in order, re-hashing each one: the etag the caller
+ * kept must describe the bytes on disk now, not whichever upload of that part
+ * number happened to finish first.
+ */
+async function* concatenateParts(uploadDir: string, parts: readonly UploadedPart[]): AsyncGenerator<Buffer> {
+  for (const part of parts) {
+    const md5 = createHash("md5");
+    const file = createReadStream(path.join(uploadDir, partFileName(part.partNumber)), { highWaterMark: READ_CHUNK_BYTES });
+    yield* hashThrough(file, md5);
+    if (md5.digest("hex") !== normalizeEtag(part.etag)) {
+      throw new StorageError("part_mismatch", `etag of part ${part.partNumber} does not match the stored part`);
+    }
+  }
+}
+
+/**
+ * Layout under `root`:
+ *   objects/<key>                     finished objects, only ever created by rename
+ *   multipart/<uploadId>/upload.json  which key the upload belongs to
+ *   multipart/<uploadId>/part-NNNNN   one file per part, renamed into place when complete
+ *   tmp/                              objects being written; same filesystem, so rename is atomic
+ */
+export class LocalStorage implements Storage {
+  readonly driver = "local" as const;
+  readonly #objectsDir: string;
+  readonly #multipartDir: string;
+  readonly #tmpDir: string;
+
+  constructor(config: Pick<LocalStorageConfig, "root">) {
+    const root = path.resolve(config.root);
+    this.#objectsDir = path.join(root, "objects");
+    this.#multipartDir = path.join(root, "multipart");
+    this.#tmpDir = path.join(root, "tmp");
+  }
+
+  async createMultipartUpload(key: string): Promise<{ uploadId: string }> {
+    assertValidKey(key);
+    const uploadId = randomUUID();
+    const dir = this.#uploadDir(uploadId);
+    await mkdir(dir, { recursive: true });
+    const manifest: UploadManifest = { key, createdAt: new Date().toISOString() };
+    await writeFile(path.join(dir, UPLOAD_MANIFEST), JSON.stringify(manifest));
+    return { uploadId };
+  }
+
+  async uploadPart(input: UploadPartInput): Promise<{ etag: string; size: number }> {
+    const { key, uploadId, partNumber, body, size } = input;
+    assertValidKey(key);
+    assertValidPartNumber(partNumber);
+    assertValidSize(size);
+    const dir = await this.#openUpload(uploadId, key);
+
+    // A unique temp name per attempt: concurrent uploads of one part number must not share a file.
+    const tmp = path.join(dir, `${partFileName(partNumber)}.${randomUUID()}.tmp`);
+    const md5 = createHash("md5");
+    try {
+      await pipeline(
+        body,
+        new ExactSizeStream(size),
+        (source: AsyncIterable<Buffer>) => hashThrough(source, md5),
+        createWriteStream(tmp, { flush: true }),
+      );
+      await rename(tmp, path.join(dir, partFileName(partNumber)));
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw await this.#explainUploadFailure(uploadId, error);
+    }
+    return { etag: md5.digest("hex"), size };
+  }
+
+  async completeMultipartUpload(input: CompleteMultipartUploadInput): Promise<ObjectInfo> {
+    const { key, uploadId, parts } = input;
+    assertValidKey(key);
+    assertValidPartList(parts);
+    const dir = await this.#openUpload(uploadId, key);
+    await this.#assertPartsExist(dir, parts);
+
+    const tmp = await this.#tempPath();
+    let stats: Stats;
+    try {
+      await pipeline(concatenateParts(dir, parts), createWriteStream(tmp, { flush: true }));
+      stats = await stat(tmp);
+      await this.#moveIntoPlace(tmp, key);
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw await this.#explainUploadFailure(uploadId, error);
+    }
+    await rm(dir, { recursive: true, force: true });
+    return toInfo(key, stats);
+  }
+
+  async abortMultipartUpload(input: AbortMultipartUploadInput): Promise<void> {
+    assertValidKey(input.key);
+    try {
+      const dir = await this.#openUpload(input.uploadId, input.key);
+      await rm(dir, { recursive: true, force: true });
+    } catch (error) {
+      // Unknown, finished or someone else's upload: nothing of ours to clean up.
+      if (!isStorageError(error, "upload_not_found")) throw error;
+    }
+  }
+
+  async putObject(key: string, body: Readable): Promise<ObjectInfo> {
+    assertValidKey(key);
+    const tmp = await this.#tempPath();
+    try {
+      await pipeline(body, createWriteStream(tmp, { flush: true }));
+      const stats = await stat(tmp);
+      await this.#moveIntoPlace(tmp, key);
+      return toInfo(key, stats);
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw error;
+    }
+  }
+
+  async getObject(key: string, range?: ByteRange): Promise<Readable> {
+    assertValidKey(key);
+    if (range) assertValidRangeShape(range);
+    const handle = await this.#openObject(key);
+    try {
+      const { size } = await handle.stat();
+      if (range) assertRangeWithin(range, size);
+      // The stream owns the handle from here on and closes it when it ends or is destroyed.
+      return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: READ_CHUNK_BYTES });
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo | null> {
+    assertValidKey(key);
+    return this.#statFile(key);
+  }
+
+  async deleteObject(key: string): Promise<void> {
+    assertValidKey(key);
+    const file = this.#objectPath(key);
+    try {
+      await unlink(file);
+    } catch (error) {
+      // EISDIR: the key names a "directory" of other objects, i.e. no object of its own.
+      if (!isMissing(error) && errorCode(error) !== "EISDIR") throw error;
+      return;
+    }
+    await this.#pruneEmptyParents(path.dirname(file));
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    assertValidPrefix(prefix);
+    const lastSlash = prefix.lastIndexOf("/");
+    yield* this.#walk(lastSlash === -1 ? "" : prefix.slice(0, lastSlash), prefix);
+  }
+
+  /**
+   * Depth-first, each directory sorted with a trailing "/" on subdirectory
+   * names: that yields keys in plain byte order ("a.txt" before "a/b"), the
+   * order S3 lists in.
+   */
+  async *#walk(dirKey: string, prefix: string): AsyncGenerator<ObjectInfo> {
+    let entries;
+    try {
+      entries = await readdir(this.#objectPath(dirKey), { withFileTypes: true });
+    } catch (error) {
+      if (isMissing(error)) return;
+      throw error;
+    }
+    const sorted = entries
+      .filter((entry) => entry.isFile() || entry.isDirectory())
+      .map((entry) => ({ entry, sortName: entry.isDirectory() ? `${entry.name}/` : entry.name }))
+      .sort((a, b) => compareUtf8(a.sortName, b.sortName));
+
+    for (const { entry } of sorted) {
+      const key = dirKey === "" ? entry.name : `${dirKey}/${entry.name}`;
+      if (entry.isDirectory()) {
+        const asPrefix = `${key}/`;
+        if (asPrefix.startsWith(prefix) || prefix.startsWith(asPrefix)) yield* this.#walk(key, prefix);
+      } else if (key.startsWith(prefix)) {
+        const info = await this.#statFile(key); // null if deleted since readdir
+        if (info) yield info;
+      }
+    }
+  }
+
+  #objectPath(key: string): string {
+    return key === "" ? this.#objectsDir : path.join(this.#objectsDir, ...key.split("/"));
+  }
+
+  #uploadDir(uploadId: string): string {
+    return path.join(this.#multipartDir, uploadId);
+  }
+
+  async #tempPath(): Promise<string> {
+    await mkdir(this.#tmpDir, { recursive: true });
+    return path.join(this.#tmpDir, randomUUID());
+  }
+
+  async #statFile(key: string): Promise<ObjectInfo | null> {
+    try {
+      const stats = await stat(this.#objectPath(key));
+      return stats.isFile() ? toInfo(key, stats) : null;
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+  }
+
+  /** Opening before checking the size means a concurrent delete cannot slip in between. */
+  async #openObject(key: string): Promise<FileHandle> {
+    let handle: FileHandle;
+    try {
+      handle = await open(this.#objectPath(key), "r");
+    } catch (error) {
+      if (isMissing(error) || errorCode(error) === "EISDIR") throw notFound(key);
+      throw error;
+    }
+    if (!(await handle.stat()).isFile()) {
+      await handle.close();
+      throw notFound(key);
+    }
+    return handle;
+  }
+
+  /** Returns the upload's directory; the id must exist and belong to `key`, as in S3. */
+  async #openUpload(uploadId: string, key: string): Promise<string> {
+    // The id becomes a path segment, so only our own UUID format gets near the filesystem.
+    if (typeof uploadId !== "string" || !UPLOAD_ID_PATTERN.test(uploadId)) throw uploadNotFound(uploadId);
+    const dir = this.#uploadDir(uploadId);
+    let manifest: Partial<UploadManifest>;
+    try {
+      manifest = JSON.parse(await readFile(path.join(dir, UPLOAD_MANIFEST), "utf8")) as Partial<UploadManifest>;
+    } catch (error) {
+      if (isMissing(error) || error instanceof SyntaxError) throw uploadNotFound(uploadId);
+      throw error;
+    }
+    if (manifest.key !== key) throw uploadNotFound(uploadId);
+    return dir;
+  }
+
+  async #assertPartsExist(dir: string, parts: readonly UploadedPart[]): Promise<void> {
+    for (const { partNumber } of parts) {
+      try {
+        await stat(path.join(dir, partFileName(partNumber)));
+      } catch (error) {
+        if (isMissing(error)) throw new StorageError("part_mismatch", `part ${partNumber} was never uploaded`);
+        throw error;
+      }
+    }
+  }
+
+  /** An upload aborted or completed underneath us surfaces as ENOENT somewhere; report what actually happened. */
+  async #explainUploadFailure(uploadId: string, error: unknown): Promise<unknown> {
+    if (error instanceof StorageError || !isMissing(error)) return error;
+    try {
+      await stat(path.join(this.#uploadDir(uploadId), UPLOAD_MANIFEST));
+      return error;
+    } catch {
+      return uploadNotFound(uploadId);
+    }
+  }
+
+  async #moveIntoPlace(tmp: string, key: string): Promise<void> {
+    const target = this.#objectPath(key);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await mkdir(path.dirname(target), { recursive: true });
+        await rename(tmp, target);
+        return;
+      } catch (error) {
+        // A concurrent delete may prune the directory between mkdir and rename.
+        if (errorCode(error) === "ENOENT" && attempt < 3) continue;
+        if (["ENOTDIR", "EISDIR", "EEXIST", "ENOTEMPTY"].includes(errorCode(error) ?? "")) {
+          // A filesystem cannot hold both "a" and "a/b"; S3 can, but our keys never need to.
+          throw new StorageError("invalid_key", `key ${JSON.stringify(key)} collides with an existing object path`, { cause: error });
+        }
+        throw error;
+      }
+    }
+  }
+
+  /** Keeps deleted backups from leaving a trail of empty directories behind. */
+  async #pruneEmptyParents(dir: string): Promise<void> {
+    let current = dir;
+    while (current.startsWith(this.#objectsDir + path.sep)) {
+      try {
+        await rmdir(current);
+      } catch {
+        return; // not empty (or already gone): the parents are not empty either
+      }
+      current = path.dirname(current);
+    }
+  }
+}
+
+function notFound(key: string): StorageError {
+  return new StorageError("not_found", `object ${JSON.stringify(key)} does not exist`);
+}
+
+function uploadNotFound(uploadId: string): StorageError {
+  return new StorageError("upload_not_found", `multipart upload ${JSON.stringify(uploadId)} does not exist`);
+}
