@@ -8,28 +8,28 @@ test.describe("signing in", () => {
     await expect(page.getByRole("button", { name: "Sign in with SSO" })).toBeEnabled();
   });
 
-  test("the demo administrator sees the three environments with admin controls", async ({ console, page }) => {
-    await console.signIn("Ada Admin");
+  test("the demo administrator sees the three environments with admin controls", async ({ consolePage, page }) => {
+    await consolePage.signIn("Ada Admin");
     await expect(page.getByLabel("Signed in as")).toContainText("admin@acme.test");
-    await expect(console.environments()).toHaveCount(3);
-    const names = await console.environments().getByRole("heading").allTextContents();
+    await expect(consolePage.environments()).toHaveCount(3);
+    const names = await consolePage.environments().getByRole("heading").allTextContents();
     expect(names).toEqual(["prd", "dev", "uat"]);
-    await expect(console.environment("prd").getByText("Production", { exact: true })).toBeVisible();
-    await expect(console.environment("uat").getByText("Production", { exact: true })).toHaveCount(0);
+    await expect(consolePage.environment("prd").getByText("Production", { exact: true })).toBeVisible();
+    await expect(consolePage.environment("uat").getByText("Production", { exact: true })).toHaveCount(0);
     for (const env of ["prd", "uat", "dev"]) {
-      await expect(console.environment(env).getByText("Administrator")).toBeVisible();
-      await expect(console.environment(env).getByRole("link", { name: `Settings of ${env}` })).toBeVisible();
+      await expect(consolePage.environment(env).getByText("Administrator")).toBeVisible();
+      await expect(consolePage.environment(env).getByRole("link", { name: `Settings of ${env}` })).toBeVisible();
     }
-    await console.environment("prd").getByRole("link", { name: `Settings of prd` }).click();
+    await consolePage.environment("prd").getByRole("link", { name: `Settings of prd` }).click();
     await expect(page.getByRole("heading", { name: "Settings of prd" })).toBeVisible();
     await expect(page.getByText("0 3 * * *")).toBeVisible();
   });
 
-  test("a member sees the environments without admin controls", async ({ console, page }) => {
-    await console.signIn("Max Member");
-    await expect(console.environments()).toHaveCount(3);
+  test("a member sees the environments without admin controls", async ({ consolePage, page }) => {
+    await consolePage.signIn("Max Member");
+    await expect(consolePage.environments()).toHaveCount(3);
     for (const env of ["prd", "uat", "dev"]) {
-      await expect(console.environment(env).getByText("Member")).toBeVisible();
+      await expect(consolePage.environment(env).getByText("Member")).toBeVisible();
     }
     await expect(page.getByRole("link", { name: /^Settings of/ })).toHaveCount(0);
     await page.goto("/projects/acme/prd/settings");
@@ -38,24 +38,24 @@ test.describe("signing in", () => {
     );
   });
 
-  test("roles are per environment", async ({ console }) => {
-    await console.signIn("Uma Nonprod");
-    await expect(console.environment("prd").getByText("Member")).toBeVisible();
-    await expect(console.environment("uat").getByText("Administrator")).toBeVisible();
-    await expect(console.environment("dev").getByText("Administrator")).toBeVisible();
-    await expect(console.environment("prd").getByRole("link", { name: "Settings of prd" })).toHaveCount(0);
-    await expect(console.environment("uat").getByRole("link", { name: "Settings of uat" })).toBeVisible();
+  test("roles are per environment", async ({ consolePage }) => {
+    await consolePage.signIn("Uma Nonprod");
+    await expect(consolePage.environment("prd").getByText("Member")).toBeVisible();
+    await expect(consolePage.environment("uat").getByText("Administrator")).toBeVisible();
+    await expect(consolePage.environment("dev").getByText("Administrator")).toBeVisible();
+    await expect(consolePage.environment("prd").getByRole("link", { name: "Settings of prd" })).toHaveCount(0);
+    await expect(consolePage.environment("uat").getByRole("link", { name: "Settings of uat" })).toBeVisible();
   });
 
-  test("a deep link survives the sign-in round trip", async ({ console, page }) => {
-    await console.signIn("Ada Admin", "/projects/acme/uat/settings");
+  test("a deep link survives the sign-in round trip", async ({ consolePage, page }) => {
+    await consolePage.signIn("Ada Admin", "/projects/acme/uat/settings");
     await expect(page).toHaveURL(/\/projects\/acme\/uat\/settings$/);
     await expect(page.getByRole("heading", { name: "Settings of uat" })).toBeVisible();
   });
 
-  test("sign-out ends the session", async ({ console, page }) => {
-    await console.signIn("Ada Admin");
-    await console.signOut();
+  test("sign-out ends the session", async ({ consolePage, page }) => {
+    await consolePage.signIn("Ada Admin");
+    await consolePage.signOut();
     await page.goto("/projects/acme/prd");
     await expect(page).toHaveURL(/\/signin/);
     const response = await page.request.get("/api/v1/environments");
@@ -73,8 +73,8 @@ test.describe("API authentication", () => {
     expect(body.error.message).toMatch(/Sign in/);
   });
 
-  test("the same route answers a signed-in browser with its environments", async ({ console, page }) => {
-    await console.signIn("Max Member");
+  test("the same route answers a signed-in browser with its environments", async ({ consolePage, page }) => {
+    await consolePage.signIn("Max Member");
     const response = await page.request.get("/api/v1/environments");
     expect(response.status()).toBe(200);
     const body = await response.json();

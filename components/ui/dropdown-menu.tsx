@@ -8,7 +8,6 @@ import type { ComponentPropsWithoutRef } from "react";
 
 export const DropdownMenu = DropdownMenuPrimitive.Root;
 export const DropdownMenuTrigger = DropdownMenuPrimitive.Trigger;
-export const DropdownMenuSub = DropdownMenuPrimitive.Sub;
 
 const CONTENT = "z-50 min-w-48 rounded-md border border-slate-200 bg-white p-1 text-sm shadow-lg";
 const ITEM =
@@ -24,21 +23,4 @@ export function DropdownMenuContent({ className = "", ...props }: ComponentProps
 
 export function DropdownMenuItem({ className = "", ...props }: ComponentPropsWithoutRef<typeof DropdownMenuPrimitive.Item>) {
   return <DropdownMenuPrimitive.Item className={`${ITEM} ${className}`} {...props} />;
-}
-
-export function DropdownMenuSubTrigger({ className = "", children, ...props }: ComponentPropsWithoutRef<typeof DropdownMenuPrimitive.SubTrigger>) {
-  return (
-    <DropdownMenuPrimitive.SubTrigger className={`${ITEM} data-[state=open]:bg-slate-100 ${className}`} {...props}>
-      {children}
-      <span aria-hidden="true">›</span>
-    </DropdownMenuPrimitive.SubTrigger>
-  );
-}
-
-export function DropdownMenuSubContent({ className = "", ...props }: ComponentPropsWithoutRef<typeof DropdownMenuPrimitive.SubContent>) {
-  return (
-    <DropdownMenuPrimitive.Portal>
-      <DropdownMenuPrimitive.SubContent sideOffset={4} className={`${CONTENT} ${className}`} {...props} />
-    </DropdownMenuPrimitive.Portal>
-  );
 }

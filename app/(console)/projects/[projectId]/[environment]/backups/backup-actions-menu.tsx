@@ -1,23 +1,26 @@
 "use client";
 
-import { useState } from "react";
+import { useRef, useState } from "react";
 
-import {
-  DropdownMenu,
-  DropdownMenuContent,
-  DropdownMenuItem,
-  DropdownMenuSub,
-  DropdownMenuSubContent,
-  DropdownMenuSubTrigger,
-  DropdownMenuTrigger,
-} from "@/components/ui/dropdown-menu";
+import { Dialog, DialogContent } from "@/components/ui/dialog";
+import { DropdownMenu, DropdownMenuContent, DropdownMenuItem, DropdownMenuTrigger } from "@/components/ui/dropdown-menu";
+import { buttonClasses } from "@/components/ui/button";
 import type { BackupJson } from "@/lib/backups/serialize";
 import { FILE_LABELS } from "@/lib/backups/serialize";
 import { formatBytes } from "@/lib/format";
 
-/** The ⋮ menu of one backup: Download → Database / Liferay, and Copy ID. */
+/**
+ * The ⋮ menu of one backup. Download opens the list of the backup's two
+ * files (as in the Liferay console): Database (.gz) and Liferay (.tgz), each
+ * with its size and SHA-256 so a person can check what they saved.
+ */
 export function BackupActionsMenu({ backup, canDownload }: { backup: BackupJson; canDownload: boolean }) {
   const [announcement, setAnnouncement] = useState("");
+  const [downloadOpen, setDownloadOpen] = useState(false);
+  const triggerRef = useRef<HTMLButtonElement>(null);
+  // The dialog opens once the menu has finished closing: opened any earlier,
+  // the menu's focus handling would pull focus back out of it.
+  const openingDialog = useRef(false);
   const downloadable = canDownload && backup.status === "completed" && backup.files.length > 0;
 
   async function copyId() {
@@ -33,30 +36,64 @@ export function BackupActionsMenu({ backup, canDownload }: { backup: BackupJson;
     <>
       <DropdownMenu>
         <DropdownMenuTrigger
+          ref={triggerRef}
           aria-label={`Actions for ${backup.id}`}
           className="rounded-md px-2 py-1 text-lg leading-none text-slate-600 hover:bg-slate-100 data-[state=open]:bg-slate-100"
         >
           <span aria-hidden="true">⋮</span>
         </DropdownMenuTrigger>
-        <DropdownMenuContent>
+        <DropdownMenuContent
+          onCloseAutoFocus={(event) => {
+            if (!openingDialog.current) return;
+            openingDialog.current = false;
+            event.preventDefault();
+            setDownloadOpen(true);
+          }}
+        >
           {downloadable && (
-            <DropdownMenuSub>
-              <DropdownMenuSubTrigger>Download</DropdownMenuSubTrigger>
-              <DropdownMenuSubContent>
-                {backup.files.map((file) => (
-                  <DropdownMenuItem key={file.kind} asChild>
-                    <a href={file.download_url} download>
-                      <span>{FILE_LABELS[file.kind]}</span>
-                      <span className="text-xs text-slate-500">{formatBytes(file.size)}</span>
-                    </a>
-                  </DropdownMenuItem>
-                ))}
-              </DropdownMenuSubContent>
-            </DropdownMenuSub>
+            <DropdownMenuItem
+              onSelect={() => {
+                openingDialog.current = true;
+              }}
+            >
+              Download
+            </DropdownMenuItem>
           )}
           <DropdownMenuItem onSelect={() => void copyId()}>Copy ID</DropdownMenuItem>
         </DropdownMenuContent>
       </DropdownMenu>
+
+      {downloadable && (
+        <Dialog open={downloadOpen} onOpenChange={setDownloadOpen}>
+          <DialogContent
+            title="Download backup"
+            description={<span className="font-mono">{backup.id}</span>}
+            onCloseAutoFocus={(event) => {
+              // The dialog was opened from a menu that is gone by now: return focus to the ⋮ button.
+              event.preventDefault();
+              triggerRef.current?.focus();
+            }}
+          >
+            <p className="text-sm text-slate-600">Together, these two files are the environment backup.</p>
+            <ul className="mt-4 space-y-3" aria-label="Files">
+              {backup.files.map((file) => (
+                <li key={file.kind} className="rounded-md border border-slate-200 p-3">
+                  <div className="flex items-center justify-between gap-4">
+                    <a href={file.download_url} download className={buttonClasses("primary")}>
+                      {FILE_LABELS[file.kind]}
+                    </a>
+                    <span className="text-sm text-slate-600">{formatBytes(file.size)}</span>
+                  </div>
+                  <p className="mt-2 break-all font-mono text-xs text-slate-500">
+                    <span className="sr-only">SHA-256 of {FILE_LABELS[file.kind]}: </span>
+                    sha256 {file.sha256}
+                  </p>
+                </li>
+              ))}
+            </ul>
+          </DialogContent>
+        </Dialog>
+      )}
       <span role="status" aria-live="polite" className="sr-only">
         {announcement}
       </span>

@@ -1,0 +1,29 @@
+import { apiRoute } from "@/lib/api/route";
+import { canDownloadBackup, canViewEnvironment } from "@/lib/auth/permissions";
+import { requireApiActor } from "@/lib/auth/session";
+import { BACKUP_ID_PATTERN } from "@/lib/backups/backup-id";
+import { toBackupJson } from "@/lib/backups/serialize";
+import { getConfig } from "@/lib/config";
+import { getDb } from "@/lib/db/client";
+import { getBackup } from "@/lib/db/queries/backups";
+import { AppError } from "@/lib/errors";
+
+export const dynamic = "force-dynamic";
+
+type Context = { params: Promise<{ backupId: string }> };
+
+/** One backup with its manifest (sizes and SHA-256 of each file, engine, versions). */
+export const GET = apiRoute(async (_request: Request, context: Context) => {
+  const actor = await requireApiActor();
+  const { backupId } = await context.params;
+  if (!BACKUP_ID_PATTERN.test(backupId)) {
+    throw new AppError("bad_request", `"${backupId}" is not a backup ID: expected <project>-<letters>-<YYYYMMDDHHmm>.`);
+  }
+  const backup = await getBackup(getDb(), { id: backupId });
+  const visible = backup && canViewEnvironment(actor, backup.environment) && (!getConfig().productionOnly || backup.environment.isProduction);
+  if (!backup || !visible) throw new AppError("not_found", `There is no backup ${backupId} you have access to.`);
+  return Response.json({
+    response: { ...toBackupJson(backup, backup.environment), manifest: backup.manifest },
+    permissions: { download: canDownloadBackup(actor, backup.environment) },
+  });
+});

@@ -1,0 +1,141 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import { execFileSync } from "node:child_process";
+import zlib from "node:zlib";
+
+import type { Page } from "@playwright/test";
+
+import { expect, test } from "./fixtures";
+
+function sha256(path: string): string {
+  return createHash("sha256").update(fs.readFileSync(path)).digest("hex");
+}
+
+function rows(page: Page) {
+  return page.getByRole("table").getByRole("row").filter({ has: page.getByRole("rowheader") });
+}
+
+async function manifestOf(page: Page, backupId: string) {
+  const response = await page.request.get(`/api/v1/backups/${backupId}`);
+  expect(response.status()).toBe(200);
+  const body = await response.json();
+  return body.response.manifest as { files: { kind: string; name: string; size: number; sha256: string }[] };
+}
+
+async function openDownload(page: Page, backupId: string, label: "Database (.gz)" | "Liferay (.tgz)") {
+  await page.getByRole("button", { name: `Actions for ${backupId}` }).click();
+  await page.getByRole("menuitem", { name: "Download" }).click();
+  const dialog = page.getByRole("dialog", { name: "Download backup" });
+  await expect(dialog).toContainText(backupId);
+  const download = page.waitForEvent("download");
+  await dialog.getByRole("link", { name: label }).click();
+  const result = await download;
+  await dialog.getByRole("button", { name: "Close" }).click();
+  await expect(dialog).toHaveCount(0);
+  return result;
+}
+
+test.describe("Backups page", () => {
+  test("an administrator lists prd's backups newest first and downloads both files", async ({ consolePage, page }, testInfo) => {
+    await consolePage.signIn("Ada Admin");
+    await consolePage.environment("prd").getByRole("link", { name: "Open" }).click();
+    await expect(page).toHaveURL(/\/projects\/acme\/prd\/backups$/);
+    await expect(page.getByRole("heading", { name: "acme-prd" })).toBeVisible();
+
+    await expect(rows(page)).toHaveCount(4);
+    const times = await page.getByRole("table").locator("time").evaluateAll((els) => els.map((el) => el.getAttribute("datetime") ?? ""));
+    expect(times).toEqual([...times].sort().reverse());
+    const failed = rows(page).filter({ hasText: "Failed" });
+    await expect(failed).toHaveCount(1);
+    await expect(failed).toContainText("Connection refused");
+
+    const completed = rows(page).filter({ hasText: "Completed" }).first();
+    const backupId = (await completed.getByRole("rowheader").textContent())!.trim();
+    expect(backupId).toMatch(/^acme-[a-z]+-\d{12}$/);
+    const manifest = await manifestOf(page, backupId);
+
+    const database = await openDownload(page, backupId, "Database (.gz)");
+    expect(database.suggestedFilename()).toBe(`${backupId}-database.gz`);
+    const databasePath = testInfo.outputPath("database.gz");
+    await database.saveAs(databasePath);
+    expect(sha256(databasePath)).toBe(manifest.files.find((f) => f.kind === "database")!.sha256);
+    const sql = zlib.gunzipSync(fs.readFileSync(databasePath)).toString("utf8");
+    expect(sql).toContain("CREATE TABLE");
+    expect(sql).toContain("PostgreSQL database dump complete");
+
+    const volume = await openDownload(page, backupId, "Liferay (.tgz)");
+    expect(volume.suggestedFilename()).toBe(`${backupId}-volume.tgz`);
+    const volumePath = testInfo.outputPath("volume.tgz");
+    await volume.saveAs(volumePath);
+    expect(sha256(volumePath)).toBe(manifest.files.find((f) => f.kind === "volume")!.sha256);
+    const entries = execFileSync("tar", ["-tzf", volumePath], { encoding: "utf8" }).trim().split("\n");
+    expect(entries.length).toBeGreaterThan(3);
+    for (const entry of entries) expect(entry).toMatch(/^document_library\//);
+  });
+
+  test("the Actions menu works from the keyboard and copies the ID", async ({ consolePage, page, context }) => {
+    await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+    await consolePage.signIn("Ada Admin", "/projects/acme/uat/backups");
+    await expect(rows(page)).toHaveCount(2);
+    const backupId = (await rows(page).first().getByRole("rowheader").textContent())!.trim();
+    const trigger = page.getByRole("button", { name: `Actions for ${backupId}` });
+    await trigger.focus();
+    await page.keyboard.press("Enter");
+    const menu = page.getByRole("menu");
+    await expect(menu.getByRole("menuitem")).toHaveText(["Download", "Copy ID"]);
+    await expect(menu.getByRole("menuitem", { name: "Download" })).toBeFocused();
+    await page.keyboard.press("Enter");
+    const dialog = page.getByRole("dialog", { name: "Download backup" });
+    // Focus moves into the dialog (Radix never auto-focuses a link, so Close gets it) and Tab reaches the files.
+    await expect(dialog.getByRole("button", { name: "Close" })).toBeFocused();
+    await page.keyboard.press("Tab");
+    await expect(dialog.getByRole("link", { name: "Database (.gz)" })).toBeFocused();
+    await expect(dialog.getByRole("listitem")).toHaveCount(2);
+    await expect(dialog.getByRole("listitem").nth(1)).toContainText(/Liferay \(\.tgz\)\s*\d+(\.\d)? KiB/);
+    await expect(dialog).toContainText(/sha256 [0-9a-f]{64}/);
+    await page.keyboard.press("Escape");
+    await expect(dialog).toHaveCount(0);
+    await expect(trigger).toBeFocused();
+
+    await trigger.click();
+    await page.getByRole("menuitem", { name: "Copy ID" }).click();
+    await expect(page.getByRole("status").filter({ hasText: "Copied" })).toHaveText(`Copied ${backupId}`);
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(backupId);
+  });
+
+  test("filters by status and origin", async ({ consolePage, page }) => {
+    await consolePage.signIn("Ada Admin", "/projects/acme/prd/backups");
+    await expect(rows(page)).toHaveCount(4);
+    await page.getByLabel("Status").selectOption("failed");
+    await expect(rows(page)).toHaveCount(1);
+    await page.getByLabel("Status").selectOption("");
+    await page.getByLabel("Origin").selectOption("uploaded");
+    await expect(rows(page)).toHaveCount(1);
+    await expect(rows(page)).toContainText("Uploaded");
+    await page.getByLabel("Origin").selectOption("imported");
+    await expect(page.getByText("No backups match these filters.")).toBeVisible();
+  });
+
+  test("a member gets no production download, in the menu or directly", async ({ consolePage, page }) => {
+    await consolePage.signIn("Max Member", "/projects/acme/prd/backups");
+    await expect(page.getByText("Only production environment administrators can download backups")).toBeVisible();
+    const completed = rows(page).filter({ hasText: "Completed" }).first();
+    const backupId = (await completed.getByRole("rowheader").textContent())!.trim();
+    await page.getByRole("button", { name: `Actions for ${backupId}` }).click();
+    await expect(page.getByRole("menu").getByRole("menuitem")).toHaveText(["Copy ID"]);
+    await page.keyboard.press("Escape");
+
+    for (const kind of ["database", "volume"]) {
+      const response = await page.request.get(`/backup/download/${kind}/${backupId}`);
+      expect(response.status()).toBe(403);
+      expect((await response.json()).error.code).toBe("forbidden");
+    }
+
+    // Outside production, members may download.
+    await page.goto("/projects/acme/dev/backups");
+    const devId = (await rows(page).first().getByRole("rowheader").textContent())!.trim();
+    const download = await openDownload(page, devId, "Database (.gz)");
+    expect(download.suggestedFilename()).toBe(`${devId}-database.gz`);
+    expect(await download.failure()).toBeNull();
+  });
+});
