@@ -21,6 +21,15 @@ export function canViewEnvironment(actor: Actor, environment: EnvironmentRef): b
   return roleIn(actor, environment) !== undefined;
 }
 
+/**
+ * Whether the environment exists for this actor at all: they have a role in
+ * it, and a production-only deployment shows nothing but production. Anything
+ * that fails this answers like a missing environment.
+ */
+export function isEnvironmentVisible(actor: Actor, environment: EnvironmentRef, { productionOnly }: { productionOnly: boolean }): boolean {
+  return canViewEnvironment(actor, environment) && (!productionOnly || environment.isProduction);
+}
+
 export function canAdministerEnvironment(actor: Actor, environment: EnvironmentRef): boolean {
   return roleIn(actor, environment) === "admin";
 }

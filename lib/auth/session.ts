@@ -12,7 +12,7 @@ import { AppError } from "@/lib/errors";
 
 import { getAuthOptions } from "./options";
 import type { Actor } from "./permissions";
-import { canViewEnvironment } from "./permissions";
+import { canViewEnvironment, isEnvironmentVisible } from "./permissions";
 
 /**
  * The signed-in person with their roles, looked up afresh on every request:
@@ -51,7 +51,6 @@ export async function listVisibleEnvironments(actor: Actor): Promise<Environment
  */
 export async function findVisibleEnvironment(actor: Actor, projectId: string, name: string): Promise<Environment | null> {
   const environment = await getEnvironment(getDb(), { projectId, name });
-  if (!environment || !canViewEnvironment(actor, environment)) return null;
-  if (getConfig().productionOnly && !environment.isProduction) return null;
+  if (!environment || !isEnvironmentVisible(actor, environment, getConfig())) return null;
   return environment;
 }

@@ -198,6 +198,22 @@ export class LocalStorage implements Storage {
     }
   }
 
+  /**
+   * The object as an open file, which the caller closes. For readers that
+   * bring their own buffers (downloads reuse two): a read stream allocates one
+   * per chunk, and the garbage collector pays for every one of them.
+   */
+  async openFile(key: string): Promise<{ handle: FileHandle; size: number }> {
+    assertValidKey(key);
+    const handle = await this.#openObject(key);
+    try {
+      return { handle, size: (await handle.stat()).size };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
   async stat(key: string): Promise<ObjectInfo | null> {
     assertValidKey(key);
     return this.#statFile(key);

@@ -1,3 +1,4 @@
+import type { FileHandle } from "node:fs/promises";
 import type { Readable } from "node:stream";
 
 export interface LocalStorageConfig {
@@ -90,6 +91,11 @@ export interface Storage {
   putObject(key: string, body: Readable): Promise<ObjectInfo>;
   /** A range must lie inside the object, otherwise `invalid_range`. */
   getObject(key: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * Drivers that keep objects as files (local): the object as an open file,
+   * which the caller closes. Lets downloads read into reused buffers.
+   */
+  openFile?(key: string): Promise<{ handle: FileHandle; size: number }>;
   stat(key: string): Promise<ObjectInfo | null>;
   /** Deleting a missing key is not an error. */
   deleteObject(key: string): Promise<void>;

@@ -1,5 +1,5 @@
 import { apiRoute } from "@/lib/api/route";
-import { canDownloadBackup, canViewEnvironment } from "@/lib/auth/permissions";
+import { canDownloadBackup, isEnvironmentVisible } from "@/lib/auth/permissions";
 import { requireApiActor } from "@/lib/auth/session";
 import { BACKUP_ID_PATTERN } from "@/lib/backups/backup-id";
 import { toBackupJson } from "@/lib/backups/serialize";
@@ -20,8 +20,7 @@ export const GET = apiRoute(async (_request: Request, context: Context) => {
     throw new AppError("bad_request", `"${backupId}" is not a backup ID: expected <project>-<letters>-<YYYYMMDDHHmm>.`);
   }
   const backup = await getBackup(getDb(), { id: backupId });
-  const visible = backup && canViewEnvironment(actor, backup.environment) && (!getConfig().productionOnly || backup.environment.isProduction);
-  if (!backup || !visible) throw new AppError("not_found", `There is no backup ${backupId} you have access to.`);
+  if (!backup || !isEnvironmentVisible(actor, backup.environment, getConfig())) throw new AppError("not_found", `There is no backup ${backupId} you have access to.`);
   return Response.json({
     response: { ...toBackupJson(backup, backup.environment), manifest: backup.manifest },
     permissions: { download: canDownloadBackup(actor, backup.environment) },

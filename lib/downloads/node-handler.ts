@@ -1,0 +1,196 @@
+import type { FileHandle } from "node:fs/promises";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
+
+import { canDownloadBackup, isEnvironmentVisible } from "@/lib/auth/permissions";
+import type { Actor } from "@/lib/auth/permissions";
+import { actorFromNodeRequest, clientAddress } from "@/lib/auth/request-actor";
+import { parseBackupId } from "@/lib/backups/backup-id";
+import { getConfig } from "@/lib/config";
+import { getDb } from "@/lib/db/client";
+import { recordAuditEvent } from "@/lib/db/queries/audit";
+import { getBackup } from "@/lib/db/queries/backups";
+import type { BackupFile, Environment } from "@/lib/db/schema";
+import { AppError } from "@/lib/errors";
+import type { NodeHandler } from "@/lib/http/node-router";
+import { logger } from "@/lib/logger";
+import { isStorageError } from "@/lib/storage/errors";
+import { getStorage } from "@/lib/storage/instance";
+import type { ByteRange } from "@/lib/storage/types";
+
+import { ifRangeMatches, parseRangeHeader } from "./range";
+import { describeFile, isDownloadKind, representationHeaders } from "./representation";
+import type { DownloadKind, Representation } from "./representation";
+import { sendFileRange } from "./send-file";
+import type { SendOutcome } from "./send-file";
+import { sendStream } from "./send-stream";
+
+interface DownloadTarget {
+  backupId: string;
+  kind: DownloadKind;
+  environment: Environment;
+  file: BackupFile;
+  rep: Representation;
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function damagedFile(target: Pick<DownloadTarget, "backupId" | "kind" | "file">, cause: unknown): AppError {
+  logger.error({ err: cause, backupId: target.backupId, kind: target.kind, key: target.file.storageKey }, "backup file is missing from storage or does not match its record");
+  return new AppError("internal", `The ${target.kind} file of backup ${target.backupId} is missing from storage or damaged. It has been logged.`);
+}
+
+/** Every refusal the issue lists, in its order; a backup the actor may not see does not exist for them. */
+async function findDownload(actor: Actor, backupId: string, kind: DownloadKind): Promise<DownloadTarget> {
+  const backup = await getBackup(getDb(), { id: backupId });
+  if (!backup || !isEnvironmentVisible(actor, backup.environment, getConfig())) {
+    throw new AppError("not_found", `Backup ${backupId} does not exist.`);
+  }
+  const { environment } = backup;
+  if (!canDownloadBackup(actor, environment)) {
+    throw new AppError("forbidden", `Only administrators of ${environment.projectId}-${environment.name} can download its backups.`);
+  }
+  if (backup.status !== "completed") {
+    throw new AppError("conflict", `Backup ${backupId} is ${backup.status}; only completed backups can be downloaded.`);
+  }
+  const file = backup.files.find((f) => f.kind === kind);
+  if (!file) throw new AppError("conflict", `Backup ${backupId} has no ${kind} file to download.`);
+  const rep = describeFile(backupId, kind, file, backup.completedAt ?? file.createdAt);
+  if (!rep) throw damagedFile({ backupId, kind, file }, new Error(`stored sha256 ${JSON.stringify(file.sha256)} is not a hex digest`));
+  return { backupId, kind, environment, file, rep };
+}
+
+/** null: the whole file with 200. Range applies to GET only (RFC 9110 §14.2), so HEAD never gets here. */
+function requestedRange(req: IncomingMessage, rep: Representation): ByteRange | null {
+  if (!ifRangeMatches(firstHeader(req.headers["if-range"]), rep)) return null;
+  const request = parseRangeHeader(req.headers.range, rep.size);
+  if (request.kind === "full") return null;
+  if (request.kind === "partial") return request.range;
+  throw new AppError(
+    "range_not_satisfiable",
+    `That byte range cannot be served: ${request.reason}. ${rep.fileName} is ${rep.size} bytes.`,
+    undefined,
+    { "content-range": `bytes */${rep.size}`, "accept-ranges": "bytes" },
+  );
+}
+
+/** Where the bytes come from: an open file where the driver keeps one (no per-chunk allocation), else a stream. */
+type ObjectBody = { kind: "file"; handle: FileHandle } | { kind: "stream"; stream: Readable };
+
+async function openBody(target: DownloadTarget, range: ByteRange | null): Promise<ObjectBody> {
+  const storage = getStorage();
+  const key = target.file.storageKey;
+  try {
+    if (!storage.openFile) return { kind: "stream", stream: await storage.getObject(key, range ?? undefined) };
+    const { handle, size } = await storage.openFile(key);
+    if (size !== target.rep.size) {
+      await handle.close();
+      throw damagedFile(target, new Error(`storage has ${size} bytes, the record says ${target.rep.size}`));
+    }
+    return { kind: "file", handle };
+  } catch (error) {
+    if (isStorageError(error, "not_found") || isStorageError(error, "invalid_range")) throw damagedFile(target, error);
+    throw error;
+  }
+}
+
+/** Never throws: by now the outcome, not the clean-up, is what the audit log and the client need. */
+async function releaseBody(body: ObjectBody): Promise<void> {
+  if (body.kind === "stream") {
+    body.stream.destroy(); // a no-op once the transfer ended it; frees a socket if it never started
+    return;
+  }
+  await body.handle.close().catch((error: unknown) => logger.warn({ err: error }, "could not close a backup file after a download"));
+}
+
+/** HEAD promises what a GET would deliver, so it checks the object is there at the recorded size. */
+async function assertStored(target: DownloadTarget): Promise<void> {
+  const info = await getStorage().stat(target.file.storageKey);
+  if (!info || info.size !== target.rep.size) {
+    throw damagedFile(target, new Error(`storage has ${info ? `${info.size} bytes` : "no object"}, the record says ${target.rep.size}`));
+  }
+}
+
+interface Requester {
+  actor: Actor;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** Read up front: once the client has gone, its socket no longer knows the address. */
+function requester(req: IncomingMessage, actor: Actor): Requester {
+  return { actor, ip: clientAddress(req), userAgent: firstHeader(req.headers["user-agent"]) ?? null };
+}
+
+async function recordDownload(who: Requester, target: DownloadTarget, detail: { range: ByteRange | null; status: number } & SendOutcome): Promise<void> {
+  try {
+    await recordAuditEvent(getDb(), {
+      action: "backup.download",
+      actor: who.actor.email,
+      actorType: "user",
+      projectId: target.environment.projectId,
+      environmentId: target.environment.id,
+      backupId: target.backupId,
+      ip: who.ip,
+      userAgent: who.userAgent,
+      detail: {
+        kind: target.kind,
+        fileName: target.rep.fileName,
+        range: detail.range ? `${detail.range.start}-${detail.range.end}` : null,
+        bytesSent: detail.bytesSent,
+        complete: detail.complete,
+        status: detail.status,
+      },
+    });
+  } catch (error) {
+    // The bytes are gone already; a failed audit write must be loud in the logs, not crash the server.
+    logger.error({ err: error, backupId: target.backupId, actor: who.actor.email, bytesSent: detail.bytesSent }, "could not record a download in the audit log");
+  }
+}
+
+/**
+ * `GET|HEAD /backup/download/{database|volume}/{id}`, the Liferay backup
+ * service's download paths: one file of a completed backup, streamed from
+ * storage with single-range support so interrupted downloads resume.
+ * HEAD answers the same headers and writes no audit row: it sends no file.
+ */
+export const serveBackupDownload: NodeHandler = async (req, res, params) => {
+  const [kind, backupId = ""] = params;
+  if (!isDownloadKind(kind)) throw new AppError("not_found", "There is no such download.");
+  if (!parseBackupId(backupId)) {
+    throw new AppError("bad_request", `"${backupId.slice(0, 100)}" is not a backup ID; they look like acme-lqgqnewltbexuewymq-201910031723.`);
+  }
+  const actor = await actorFromNodeRequest(req);
+  if (!actor) throw new AppError("unauthorized", "Sign in to download backups.");
+  const target = await findDownload(actor, backupId, kind);
+  const headers = representationHeaders(target.rep);
+
+  if (req.method === "HEAD") {
+    await assertStored(target);
+    res.writeHead(200, { ...headers, "content-length": String(target.rep.size) });
+    res.end();
+    return;
+  }
+
+  const range = requestedRange(req, target.rep);
+  const body = await openBody(target, range);
+  const status = range ? 206 : 200;
+  const length = range ? range.end - range.start + 1 : target.rep.size;
+  const who = requester(req, actor);
+  let outcome: SendOutcome;
+  try {
+    res.writeHead(status, {
+      ...headers,
+      "content-length": String(length),
+      ...(range ? { "content-range": `bytes ${range.start}-${range.end}/${target.rep.size}` } : {}),
+    });
+    outcome = body.kind === "file" ? await sendFileRange(body.handle, range?.start ?? 0, length, res) : await sendStream(body.stream, res, length);
+  } finally {
+    await releaseBody(body);
+  }
+  await recordDownload(who, target, { range, status, ...outcome });
+  if (outcome.storageError !== undefined) throw outcome.storageError; // the router logs it and cuts the connection
+  if (!outcome.complete) logger.debug({ backupId, kind, bytesSent: outcome.bytesSent, length }, "client stopped a download");
+};

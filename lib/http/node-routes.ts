@@ -1,0 +1,20 @@
+import { serveBackupDownload } from "@/lib/downloads/node-handler";
+import { serveUploadPart } from "@/lib/uploads/node-handler";
+
+import type { NodeRoute } from "./node-router";
+
+/** Every route served by plain Node in front of Next.js (see node-router.ts for why). */
+export const NODE_ROUTES: readonly NodeRoute[] = [
+  // The Liferay backup service's download paths, verbatim.
+  {
+    methods: ["GET", "HEAD"],
+    pattern: /^\/backup\/download\/(database|volume)\/([^/]+)$/,
+    handler: serveBackupDownload,
+  },
+  // One part of an Upload Backup file, streamed into storage (lib/uploads/node-handler.ts).
+  {
+    methods: ["PUT"],
+    pattern: /^\/api\/v1\/uploads\/([^/]+)\/parts\/([^/]+)$/,
+    handler: serveUploadPart,
+  },
+];
