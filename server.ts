@@ -16,8 +16,13 @@ import { ConfigError, parseConfig } from "@/lib/config";
 import type { AppConfig } from "@/lib/config";
 import { closeDatabase, getDatabaseHandle } from "@/lib/db/client";
 import { migrateDatabase } from "@/lib/db/migrate";
+import { seedDemoBackups } from "@/lib/backups/demo/seed-demo-backups";
 import { seedDemoProject } from "@/lib/db/seed";
+import { createNodeRouter } from "@/lib/http/node-router";
+import { NODE_ROUTES } from "@/lib/http/node-routes";
 import { logger } from "@/lib/logger";
+import { startUploadMaintenance } from "@/lib/uploads/maintenance";
+import { getStorage } from "@/lib/storage/instance";
 
 async function startDevelopmentSignIn(config: AppConfig, authSecret: string) {
   if (config.oidc.kind !== "development") return undefined;
@@ -61,12 +66,20 @@ async function main() {
   await migrateDatabase(config.database.kind === "postgres" ? { kind: "postgres", url: config.database.url } : { kind: "pglite", handle });
   if (config.seedDemo) await seedDemoProject(handle.db);
   if (config.storage.driver === "local") fs.mkdirSync(config.storage.root, { recursive: true });
+  if (config.seedDemo) {
+    const { created } = await seedDemoBackups({ db: handle.db, storage: getStorage() });
+    if (created > 0) logger.info({ created }, "demo backups created");
+  }
+
+  const stopUploadMaintenance = startUploadMaintenance({ db: () => handle.db, storage: getStorage });
 
   const app = next({ dev, dir: process.cwd(), hostname: config.host, port: config.port });
   await app.prepare();
   const handleRequest = app.getRequestHandler();
 
+  const serveBytePath = createNodeRouter(NODE_ROUTES);
   const server = createServer((req, res) => {
+    if (serveBytePath(req, res)) return;
     handleRequest(req, res).catch((err: unknown) => {
       logger.error({ err, url: req.url }, "unhandled request error");
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
@@ -86,6 +99,7 @@ async function main() {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    stopUploadMaintenance();
     logger.info({ signal }, "shutting down");
     server.close();
     server.closeIdleConnections();

@@ -1,0 +1,28 @@
+import { apiRoute } from "@/lib/api/route";
+import { findVisibleEnvironment, requireApiActor } from "@/lib/auth/session";
+import { getDb } from "@/lib/db/client";
+import { AppError } from "@/lib/errors";
+import { getStorage } from "@/lib/storage/instance";
+import { readJsonBody } from "@/lib/uploads/http";
+import { createUploadSession } from "@/lib/uploads/sessions";
+
+import { createUploadSchema } from "./schema";
+
+export const dynamic = "force-dynamic";
+
+type Context = { params: Promise<{ projectId: string; environment: string }> };
+
+/**
+ * Starts an Upload Backup, or resumes the caller's open one for the same two
+ * files (201 new, 200 resumed). The parts then go to the byte path
+ * `PUT /api/v1/uploads/{uploadId}/parts/{n}`.
+ */
+export const POST = apiRoute(async (request: Request, context: Context) => {
+  const actor = await requireApiActor();
+  const { projectId, environment: name } = await context.params;
+  const environment = await findVisibleEnvironment(actor, projectId, name);
+  if (!environment) throw new AppError("not_found", `There is no environment ${projectId}-${name} you have a role in.`);
+  const input = await readJsonBody(request, createUploadSchema);
+  const { session, resumed } = await createUploadSession({ db: getDb(), storage: getStorage(), actor, environment, input });
+  return Response.json({ session, resumed }, { status: resumed ? 200 : 201, headers: { "cache-control": "no-store" } });
+});

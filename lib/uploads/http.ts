@@ -1,0 +1,34 @@
+import type { z } from "zod";
+
+import { AppError } from "@/lib/errors";
+
+import type { RequestInfo } from "./sessions";
+
+/** The control plane's bodies are a few hundred bytes; anything near this is not one of ours. */
+const MAX_JSON_BYTES = 64 * 1024;
+
+/** Parses a small JSON body against a route's schema; every failure is a 400 that says which field. */
+export async function readJsonBody<Schema extends z.ZodType>(request: Request, schema: Schema): Promise<z.infer<Schema>> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > MAX_JSON_BYTES) throw new AppError("payload_too_large", "The request body is too large for this endpoint.");
+  const text = await request.text();
+  if (text.length > MAX_JSON_BYTES) throw new AppError("payload_too_large", "The request body is too large for this endpoint.");
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new AppError("bad_request", "The request body must be JSON.");
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({ field: i.path.join("."), message: i.message }));
+    throw new AppError("bad_request", issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join("; "), issues);
+  }
+  return parsed.data;
+}
+
+/** The client's address (first declared proxy hop) and user agent, for the audit log. */
+export function requestInfo(request: Request): RequestInfo {
+  const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+  return { ip: forwarded || null, userAgent: request.headers.get("user-agent") };
+}
