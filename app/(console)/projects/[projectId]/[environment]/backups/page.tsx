@@ -1,7 +1,10 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 
-import { canDownloadBackup } from "@/lib/auth/permissions";
+import Link from "next/link";
+
+import { buttonClasses } from "@/components/ui/button";
+import { canDownloadBackup, canUploadBackup } from "@/lib/auth/permissions";
 import { findVisibleEnvironment, requirePageActor } from "@/lib/auth/session";
 
 import { EnvironmentHeader } from "../environment-header";
@@ -23,6 +26,13 @@ export default async function BackupsPage({ params }: { params: Promise<Params> 
   return (
     <div className="space-y-6">
       <EnvironmentHeader actor={actor} environment={environment} current="backups" />
+      {canUploadBackup(actor, environment) && (
+        <div className="flex justify-end">
+          <Link className={buttonClasses("secondary")} href={`/projects/${projectId}/upload?environment=${environment.name}`}>
+            Upload Backup…
+          </Link>
+        </div>
+      )}
       {environment.isProduction && !canDownloadBackup(actor, environment) && (
         <p className="rounded-md bg-amber-50 p-3 text-sm text-amber-900">
           Only production environment administrators can download backups of {projectId}-{environment.name}.

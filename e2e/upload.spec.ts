@@ -1,0 +1,114 @@
+import fs from "node:fs";
+import path from "node:path";
+
+import type { Page } from "@playwright/test";
+
+import { expect, test } from "./fixtures";
+import { sha256File, writeDatabaseGz, writeEscapingTgz, writeTruncatedGz, writeVolumeTgz } from "./helpers/backup-files";
+
+async function openUpload(page: Page, environment: string) {
+  await page.getByRole("link", { name: "Upload Backup…" }).click();
+  await expect(page.getByRole("heading", { name: "Upload Backup" })).toBeVisible();
+  const section = page.getByRole("region", { name: `Upload to ${environment}` });
+  await expect(section).toBeVisible(); // expanded because we came from its Backups page
+  return section;
+}
+
+async function rowCount(page: Page) {
+  const response = await page.request.get("/api/v1/projects/acme/environments/dev/backups?limit=100");
+  return (await response.json()).count as number;
+}
+
+test.describe("Upload Backup", () => {
+  test("uploads a database and a document library, then the backup can be downloaded again", async ({ consolePage, page }, testInfo) => {
+    const dir = testInfo.outputPath("files");
+    fs.mkdirSync(dir, { recursive: true });
+    const database = writeDatabaseGz(dir, 20_000);
+    const volume = writeVolumeTgz(dir, 12 * 1024); // 12 MiB of incompressible data: more than one part
+
+    await consolePage.signIn("Ada Admin", "/projects/acme/uat/backups");
+    await expect(page.getByRole("table").getByRole("row")).toHaveCount(3);
+    const section = await openUpload(page, "uat");
+
+    const initiate = section.getByRole("button", { name: "Initiate Upload" });
+    await expect(initiate).toBeDisabled();
+    await section.getByLabel("Database file", { exact: true }).setInputFiles(database);
+    await expect(section).toContainText(/database\.gz · \d/);
+    await expect(initiate).toBeDisabled();
+    await section.getByLabel("Document library file", { exact: true }).setInputFiles(volume);
+    await expect(initiate).toBeEnabled();
+    await initiate.click();
+
+    await expect(section.getByRole("progressbar", { name: "Upload of volume.tgz" })).toBeVisible();
+    const success = section.getByRole("status").filter({ hasText: "was generated from your upload" });
+    await expect(success).toBeVisible({ timeout: 30_000 });
+    await expect(section.getByRole("progressbar", { name: "Upload of volume.tgz" })).toHaveAttribute("aria-valuenow", "100");
+    const backupId = (await success.locator(".font-mono").textContent())!.trim();
+    expect(backupId).toMatch(/^acme-[a-z]+-\d{12}$/);
+
+    await success.getByRole("link", { name: "See it in the Backups list" }).click();
+    const row = page.getByRole("row").filter({ hasText: backupId });
+    await expect(row).toContainText("Uploaded");
+    await expect(row).toContainText("Completed");
+
+    // The bytes that come back are the bytes that went up.
+    for (const [kind, file] of [["database", database], ["volume", volume]] as const) {
+      const response = await page.request.get(`/backup/download/${kind}/${backupId}`);
+      expect(response.status()).toBe(200);
+      const saved = path.join(dir, `back-${kind}`);
+      fs.writeFileSync(saved, await response.body());
+      expect(sha256File(saved)).toBe(sha256File(file));
+    }
+  });
+
+  test("the slots refuse what cannot be a backup before anything is sent", async ({ consolePage, page }, testInfo) => {
+    const dir = testInfo.outputPath("files");
+    fs.mkdirSync(dir, { recursive: true });
+    const notGzip = path.join(dir, "dump.gz");
+    fs.writeFileSync(notGzip, "CREATE TABLE user_ (id int);\n");
+    const wrongName = path.join(dir, "database.sql");
+    fs.writeFileSync(wrongName, "x");
+
+    await consolePage.signIn("Ada Admin", "/projects/acme/dev/backups");
+    const section = await openUpload(page, "dev");
+    await section.getByLabel("Database file", { exact: true }).setInputFiles(wrongName);
+    await expect(section.getByRole("alert")).toContainText("database.sql cannot be the database file");
+    await section.getByLabel("Database file", { exact: true }).setInputFiles(notGzip);
+    await expect(section.getByRole("alert")).toContainText("dump.gz is not gzip-compressed");
+    await section.getByLabel("Document library file", { exact: true }).setInputFiles(writeDatabaseGz(dir, 10));
+    await expect(section.getByRole("alert").filter({ hasText: "database.gz cannot be the document library file" })).toBeVisible();
+    await expect(section.getByRole("button", { name: "Initiate Upload" })).toBeDisabled();
+  });
+
+  for (const bad of [
+    { name: "a truncated database.gz", make: (dir: string) => ({ database: writeTruncatedGz(dir), volume: writeVolumeTgz(dir, 4) }), reason: /gzip/i },
+    { name: "a .tgz with a ../ entry", make: (dir: string) => ({ database: writeDatabaseGz(dir, 10), volume: writeEscapingTgz(dir) }), reason: /\.\./ },
+  ]) {
+    test(`refuses ${bad.name} with a visible reason and leaves no backup`, async ({ consolePage, page }, testInfo) => {
+      const dir = testInfo.outputPath("files");
+      fs.mkdirSync(dir, { recursive: true });
+      const files = bad.make(dir);
+      await consolePage.signIn("Ada Admin", "/projects/acme/dev/backups");
+      const before = await rowCount(page);
+      const section = await openUpload(page, "dev");
+      await section.getByLabel("Database file", { exact: true }).setInputFiles(files.database);
+      await section.getByLabel("Document library file", { exact: true }).setInputFiles(files.volume);
+      await section.getByRole("button", { name: "Initiate Upload" }).click();
+      const alert = section.getByRole("alert").filter({ hasText: "The upload failed" });
+      await expect(alert).toBeVisible({ timeout: 30_000 });
+      await expect(alert).toContainText(bad.reason);
+      expect(await rowCount(page)).toBe(before);
+    });
+  }
+
+  test("a member cannot upload", async ({ consolePage, page }) => {
+    await consolePage.signIn("Max Member", "/projects/acme/uat/backups");
+    await expect(page.getByRole("link", { name: "Upload Backup…" })).toHaveCount(0);
+    await page.goto("/projects/acme/upload?environment=uat");
+    await expect(page.getByRole("region", { name: "Upload to uat" })).toContainText("Only administrators of acme-uat can upload backups");
+    const response = await page.request.post("/api/v1/projects/acme/environments/uat/uploads", {
+      data: { database: { fileName: "database.gz", size: 10 }, volume: { fileName: "volume.tgz", size: 10 } },
+    });
+    expect(response.status()).toBe(403);
+  });
+});
