@@ -13,10 +13,10 @@ if [ -n "${CI:-}" ] || [ ! -d node_modules ] || [ package-lock.json -nt node_mod
   npm ci --no-audit --no-fund </dev/null
 fi
 
-mkdir -p test-results
+rm -rf .reports && mkdir -p .reports
 npx tsc --noEmit -p tsconfig.json
-npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/unit-report.json </dev/null
+npx vitest run --reporter=default --reporter=json --outputFile.json=.reports/unit.json </dev/null
 npx next build </dev/null
 npx playwright test </dev/null
 
-node scripts/summarize-tests.mjs test-results/unit-report.json test-results/e2e-report.json
+node scripts/summarize-tests.mjs .reports/unit.json .reports/e2e.json

@@ -183,6 +183,9 @@ export function EnvironmentUploader({ projectId, environment }: { projectId: str
         )}
         {snapshot?.phase === "cancelled" && snapshot.message}
       </div>
+      {snapshot?.phase === "completed" && snapshot.warning && (
+        <p className="rounded-md bg-amber-50 p-3 text-sm text-amber-900">Check before restoring: {snapshot.warning}</p>
+      )}
       {snapshot?.phase === "failed" && (
         <p role="alert" className="rounded-md bg-red-50 p-3 text-sm text-red-800">
           The upload failed: {snapshot.message}

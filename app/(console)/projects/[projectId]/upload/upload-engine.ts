@@ -31,6 +31,8 @@ export interface UploadSnapshot {
   secondsLeft: number | null;
   message: string | null;
   backupId: string | null;
+  /** Set when the backup was made but verification found something to fix before a restore. */
+  warning: string | null;
   sessionId: string | null;
   retrying: boolean;
 }
@@ -96,6 +98,7 @@ export class UploadJob {
       secondsLeft: null,
       message: null,
       backupId: null,
+      warning: null,
       sessionId: null,
       retrying: false,
     };
@@ -286,7 +289,8 @@ export class UploadJob {
         signal: this.controller.signal,
       });
       if (session.status === "completed") {
-        this.update({ phase: "completed", backupId: session.backupId, bytesPerSecond: 0, secondsLeft: 0, message: null });
+        const warning = session.verification?.status === "warning" ? session.verification.result : null;
+        this.update({ phase: "completed", backupId: session.backupId, warning, bytesPerSecond: 0, secondsLeft: 0, message: null });
         return;
       }
       if (session.status !== "completing" && session.status !== "open") {
