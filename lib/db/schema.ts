@@ -31,6 +31,7 @@ export const backupFileKind = pgEnum("backup_file_kind", ["database", "volume"])
 export const uploadStatus = pgEnum("upload_status", ["open", "completing", "completed", "aborted", "expired", "failed"]);
 export const environmentRole = pgEnum("environment_role", ["admin", "member"]);
 export const lockOperation = pgEnum("lock_operation", ["backup", "upload", "restore"]);
+export const jobStatus = pgEnum("job_status", ["queued", "running", "completed", "failed"]);
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 
@@ -286,6 +287,38 @@ export const environmentLocks = pgTable("environment_locks", {
   expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
 });
 
+/**
+ * The durable job queue (lib/jobs): work that must survive a restart, such as
+ * making a backup. A worker claims a job with a lease it keeps renewing; a job
+ * whose lease lapsed lost its worker and is run again or given up.
+ */
+export const jobs = pgTable(
+  "jobs",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    /** Which handler runs it, e.g. `backup.create`. */
+    queue: text("queue").notNull(),
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull().default({}),
+    status: jobStatus("status").notNull().default("queued"),
+    /** Claims so far, the running one included. */
+    attempts: integer("attempts").notNull().default(0),
+    maxAttempts: integer("max_attempts").notNull().default(3),
+    runAt: timestamp("run_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    lockedBy: text("locked_by"),
+    leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true, precision: 3 }),
+    lastError: text("last_error"),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    // The claim: the oldest due job of a queue.
+    index("jobs_queued_idx").on(t.status, t.queue, t.runAt),
+    // The sweep: running jobs whose lease lapsed.
+    index("jobs_running_lease_idx").on(t.status, t.leaseExpiresAt),
+    check("jobs_attempts_range", sql`${t.attempts} >= 0 and ${t.maxAttempts} >= 1`),
+  ],
+);
+
 export const projectsRelations = relations(projects, ({ many }) => ({
   environments: many(environments),
 }));
@@ -332,4 +365,6 @@ export type RoleBinding = typeof roleBindings.$inferSelect;
 export type ApiToken = typeof apiTokens.$inferSelect;
 export type AuditEvent = typeof auditEvents.$inferSelect;
 export type EnvironmentLock = typeof environmentLocks.$inferSelect;
+export type Job = typeof jobs.$inferSelect;
+export type NewJob = typeof jobs.$inferInsert;
 export type EnvironmentRole = (typeof environmentRole.enumValues)[number];
