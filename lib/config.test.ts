@@ -27,6 +27,12 @@ describe("configuration", () => {
     expect(config.port).toBe(3000);
     expect(config.seedDemo).toBe(true);
     expect(config.productionOnly).toBe(false);
+    expect(config.uploads).toEqual({ parallelParts: 4, sessionTtlMs: 24 * 60 * 60 * 1000 });
+  });
+
+  it("tunes uploads", () => {
+    expect(parseConfig({ UPLOAD_PARALLEL_PARTS: "8", UPLOAD_SESSION_TTL_HOURS: "2" }).uploads).toEqual({ parallelParts: 8, sessionTtlMs: 2 * 60 * 60 * 1000 });
+    expect(problemsOf({ UPLOAD_PARALLEL_PARTS: "0" })[0]).toMatch(/^UPLOAD_PARALLEL_PARTS: /);
   });
 
   it("refuses the development sign-in in front of a real database", () => {

@@ -45,6 +45,8 @@ const envSchema = z.object({
   LIFEBOAT_ALLOW_DEV_SSO: booleanFlag,
   LIFEBOAT_PRODUCTION_ONLY: booleanFlag,
   LIFEBOAT_SEED_DEMO: z.enum(["true", "false", "auto"]).default("auto"),
+  UPLOAD_PARALLEL_PARTS: z.coerce.number().int().min(1).max(64).default(4),
+  UPLOAD_SESSION_TTL_HOURS: z.coerce.number().min(1).max(24 * 30).default(24),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -65,6 +67,7 @@ export interface AppConfig {
   authSecret: string | undefined;
   productionOnly: boolean;
   seedDemo: boolean;
+  uploads: { parallelParts: number; sessionTtlMs: number };
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
 }
 
@@ -143,6 +146,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     authSecret: e.AUTH_SECRET,
     productionOnly: e.LIFEBOAT_PRODUCTION_ONLY,
     seedDemo: e.LIFEBOAT_SEED_DEMO === "auto" ? mode === "embedded" : e.LIFEBOAT_SEED_DEMO === "true",
+    uploads: { parallelParts: e.UPLOAD_PARALLEL_PARTS, sessionTtlMs: e.UPLOAD_SESSION_TTL_HOURS * 60 * 60 * 1000 },
     logLevel: e.LOG_LEVEL,
   };
 }

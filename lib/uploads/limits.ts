@@ -1,3 +1,5 @@
+import { getConfig } from "@/lib/config";
+
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
 export const TiB = 1024 * GiB;
@@ -41,8 +43,9 @@ export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
   lockTtlMs: 60_000,
 };
 
+/** The defaults, then what the deployment configured (UPLOAD_PARALLEL_PARTS, UPLOAD_SESSION_TTL_HOURS), then the caller's. */
 export function resolveLimits(overrides?: Partial<UploadLimits>): UploadLimits {
-  return { ...DEFAULT_UPLOAD_LIMITS, ...overrides };
+  return { ...DEFAULT_UPLOAD_LIMITS, ...getConfig().uploads, ...overrides };
 }
 
 function roundUpToMiB(bytes: number): number {
