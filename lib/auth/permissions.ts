@@ -1,14 +1,24 @@
 import type { Environment, EnvironmentRole } from "@/lib/db/schema";
 
-/** Whoever is acting: a signed-in person (later also a token acting for one). */
+/** Whoever is acting: a signed-in person, or an API token acting for one. */
 export interface Actor {
-  kind: "user";
+  kind: "user" | "token";
+  /** The person's id; for a token, its owner's. */
   id: string;
   email: string;
   name: string | null;
   groups: string[];
   /** Environment id → the actor's role there; environments not in the map are invisible to them. */
   roles: ReadonlyMap<string, EnvironmentRole>;
+  /** Set when a token acts: which one, for the audit log. */
+  tokenId?: string;
+  /** A token limited to one environment; `roles` then holds that one environment at most. */
+  scopeEnvironmentId?: string | null;
+}
+
+/** How the audit log names the kind of actor: a token's requests are told apart from the browser's. */
+export function auditActorType(actor: Pick<Actor, "kind">): "user" | "token" {
+  return actor.kind;
 }
 
 type EnvironmentRef = Pick<Environment, "id" | "isProduction">;

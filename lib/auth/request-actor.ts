@@ -4,7 +4,9 @@ import { getToken } from "next-auth/jwt";
 
 import { getDb } from "@/lib/db/client";
 import { resolveEnvironmentRoles } from "@/lib/db/queries/roles";
+import { authenticateToken } from "@/lib/tokens/tokens";
 
+import { credentialsFromHeaders } from "./credentials";
 import type { Actor } from "./permissions";
 
 function parseCookies(header: string | undefined): Record<string, string> {
@@ -22,12 +24,21 @@ function parseCookies(header: string | undefined): Record<string, string> {
   return cookies;
 }
 
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
 /**
  * The actor behind a plain Node request — the byte paths (uploads and
- * downloads) that bypass Next.js. Reads the same next-auth session cookie
- * the pages use, then looks the roles up afresh.
+ * downloads) that bypass Next.js. An API token (bearer or basic auth) wins
+ * over a cookie; a bad token is a 401 (thrown), never a fall-back to the
+ * cookie. Otherwise the same next-auth session cookie the pages use, with
+ * the roles looked up afresh.
  */
 export async function actorFromNodeRequest(req: IncomingMessage): Promise<Actor | null> {
+  const credentials = credentialsFromHeaders((name) => header(req, name));
+  if (credentials) return authenticateToken(getDb(), credentials);
   const secret = process.env.NEXTAUTH_SECRET;
   if (!secret) throw new Error("NEXTAUTH_SECRET is not set: start Lifeboat through server.ts");
   const token = await getToken({

@@ -1,6 +1,7 @@
 import "server-only";
 
 import { getServerSession } from "next-auth";
+import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 
 import { getConfig } from "@/lib/config";
@@ -9,16 +10,23 @@ import { getEnvironment, listEnvironments } from "@/lib/db/queries/projects";
 import { resolveEnvironmentRoles } from "@/lib/db/queries/roles";
 import type { Environment } from "@/lib/db/schema";
 import { AppError } from "@/lib/errors";
+import { authenticateToken } from "@/lib/tokens/tokens";
 
+import { credentialsFromHeaders } from "./credentials";
 import { getAuthOptions } from "./options";
 import type { Actor } from "./permissions";
 import { canViewEnvironment, isEnvironmentVisible } from "./permissions";
 
 /**
  * The signed-in person with their roles, looked up afresh on every request:
- * a role binding removed in the database takes effect at once.
+ * a role binding removed in the database takes effect at once. A request
+ * with an API token (bearer or basic auth) acts as the token's owner; a bad
+ * token throws a 401 AppError rather than falling back to the cookie.
  */
 export async function getActor(): Promise<Actor | null> {
+  const requestHeaders = await headers();
+  const credentials = credentialsFromHeaders((name) => requestHeaders.get(name));
+  if (credentials) return authenticateToken(getDb(), credentials);
   const session = await getServerSession(getAuthOptions());
   if (!session?.user?.id) return null;
   const roles = await resolveEnvironmentRoles(getDb(), { groups: session.user.groups });
@@ -36,6 +44,13 @@ export async function requirePageActor(): Promise<Actor> {
 export async function requireApiActor(): Promise<Actor> {
   const actor = await getActor();
   if (!actor) throw new AppError("unauthorized", "Sign in or send an API token to use this endpoint.");
+  return actor;
+}
+
+/** For what only a person in a browser may do (managing tokens): a token gets 403. */
+export async function requireSessionActor(): Promise<Actor> {
+  const actor = await requireApiActor();
+  if (actor.kind !== "user") throw new AppError("forbidden", "API tokens cannot manage tokens; sign in to the console to create or revoke them.");
   return actor;
 }
 

@@ -2,7 +2,7 @@ import type { FileHandle } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 
-import { canDownloadBackup, isEnvironmentVisible } from "@/lib/auth/permissions";
+import { auditActorType, canDownloadBackup, isEnvironmentVisible } from "@/lib/auth/permissions";
 import type { Actor } from "@/lib/auth/permissions";
 import { actorFromNodeRequest, clientAddress } from "@/lib/auth/request-actor";
 import { parseBackupId } from "@/lib/backups/backup-id";
@@ -129,7 +129,7 @@ async function recordDownload(who: Requester, target: DownloadTarget, detail: { 
     await recordAuditEvent(getDb(), {
       action: "backup.download",
       actor: who.actor.email,
-      actorType: "user",
+      actorType: auditActorType(who.actor),
       projectId: target.environment.projectId,
       environmentId: target.environment.id,
       backupId: target.backupId,
@@ -142,6 +142,7 @@ async function recordDownload(who: Requester, target: DownloadTarget, detail: { 
         bytesSent: detail.bytesSent,
         complete: detail.complete,
         status: detail.status,
+        ...(who.actor.tokenId ? { tokenId: who.actor.tokenId } : {}),
       },
     });
   } catch (error) {
@@ -163,7 +164,7 @@ export const serveBackupDownload: NodeHandler = async (req, res, params) => {
     throw new AppError("bad_request", `"${backupId.slice(0, 100)}" is not a backup ID; they look like acme-lqgqnewltbexuewymq-201910031723.`);
   }
   const actor = await actorFromNodeRequest(req);
-  if (!actor) throw new AppError("unauthorized", "Sign in to download backups.");
+  if (!actor) throw new AppError("unauthorized", "Sign in, or send an API token (basic auth with your e-mail, or a Bearer token), to download backups.");
   const target = await findDownload(actor, backupId, kind);
   const headers = representationHeaders(target.rep);
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 
 import type { Actor } from "@/lib/auth/permissions";
-import { canUploadBackup } from "@/lib/auth/permissions";
+import { auditActorType, canUploadBackup } from "@/lib/auth/permissions";
 import type { Db } from "@/lib/db/client";
 import { recordAuditEvent } from "@/lib/db/queries/audit";
 import { getEnvironmentLock } from "@/lib/db/queries/locks";
@@ -235,7 +235,7 @@ export async function abortUploadSession(
   await discardSessionData(deps, bundle.uploads, session.id);
   await recordAuditEvent(db, {
     actor: actor.email,
-    actorType: "user",
+    actorType: auditActorType(actor),
     action: "backup.upload_aborted",
     projectId: environment.projectId,
     environmentId: environment.id,
