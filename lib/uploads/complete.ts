@@ -1,24 +1,20 @@
 import { randomUUID } from "node:crypto";
-import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-
+import { auditActorType } from "@/lib/auth/permissions";
 import type { Actor } from "@/lib/auth/permissions";
-import { generateBackupId } from "@/lib/backups/backup-id";
-import { isVerificationError, VerificationError, verifyDatabaseDump, verifyVolumeArchive } from "@/lib/backups/verify";
-import type { DatabaseDumpReport, VolumeArchiveReport } from "@/lib/backups/verify";
+import { isVerificationError, VerificationError } from "@/lib/backups/verify";
 import type { Db } from "@/lib/db/client";
 import { recordAuditEvent } from "@/lib/db/queries/audit";
 import { acquireEnvironmentLock, releaseEnvironmentLock, renewEnvironmentLock } from "@/lib/db/queries/locks";
-import { backupFiles, backups } from "@/lib/db/schema";
-import type { BackupManifest, Environment } from "@/lib/db/schema";
+import type { Environment } from "@/lib/db/schema";
 import { AppError } from "@/lib/errors";
 import { logger } from "@/lib/logger";
 import { isStorageError } from "@/lib/storage/errors";
 import type { Storage } from "@/lib/storage/types";
 
 import { environmentLabel } from "./access";
-import { DigestStream } from "./digest";
-import { SHA256_HEX, STORED_NAME } from "./files";
+import { recordUploadedBackup, verifyStoredFiles } from "./backup-from-files";
+import type { StoredUploadFiles, VerifiedFiles } from "./backup-from-files";
+import { SHA256_HEX } from "./files";
 import { resolveLimits } from "./limits";
 import type { UploadLimits } from "./limits";
 import { environmentBusyError, uploadLockHolder } from "./lock-message";
@@ -195,159 +191,29 @@ async function assemble(storage: Storage, upload: UploadWithParts): Promise<void
   }
 }
 
-/**
- * Reads the stored object once: its SHA-256 and its contents are checked in
- * the same pass. A Transform rather than an async generator: no promise per
- * chunk, which matters under Next's AsyncLocalStorage on Node 20.
- */
-async function verifyStored<Report>(
-  storage: Storage,
-  upload: UploadWithParts,
-  expectedSha256: string,
-  verify: (stream: Readable) => Promise<Report>,
-): Promise<{ report: Report; sha256: string }> {
-  const digest = new DigestStream();
-  // The verifier destroys `digest` if it stops early; pipeline then destroys the storage stream too.
-  const reading = pipeline(await storage.getObject(upload.storageKey), digest).then(
-    () => null,
-    (error: unknown) => error,
-  );
-  const report = await verify(digest);
-  const readError = await reading;
-  if (readError) throw readError;
-  const sha256 = digest.sha256!;
-  if (sha256 !== expectedSha256) {
-    throw new VerificationError(
-      upload.fileName,
-      `${upload.fileName} changed on the way: the stored file's SHA-256 is ${sha256}, but the one computed before sending is ${expectedSha256}.`,
-    );
-  }
-  return { report, sha256 };
-}
-
-interface Verified {
-  database: { report: DatabaseDumpReport; sha256: string };
-  volume: { report: VolumeArchiveReport; sha256: string };
-}
-
-/** Both files at once (gunzip runs on libuv's thread pool, so two files use two cores); every failure is reported, not just the first. */
-async function verifyFiles(ctx: GenerateContext, signal: AbortSignal): Promise<Verified> {
-  const { storage, bundle, hashes } = ctx;
-  const database = bundle.uploads.find((u) => u.kind === "database")!;
-  const volume = bundle.uploads.find((u) => u.kind === "volume")!;
-  const results = await Promise.allSettled([
-    verifyStored(storage, database, hashes.database, (stream) =>
-      verifyDatabaseDump(stream, {
-        engine: bundle.environment.dbEngine,
-        fileName: database.fileName,
-        environmentLabel: environmentLabel(bundle.environment),
-        signal,
-      }),
-    ),
-    verifyStored(storage, volume, hashes.volume, (stream) => verifyVolumeArchive(stream, { fileName: volume.fileName, signal })),
-  ]);
-  if (signal.aborted) throw signal.reason;
-  const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => r.reason as unknown);
-  const unexpected = failures.find((f) => !isVerificationError(f));
-  if (unexpected) throw unexpected;
-  if (failures.length > 0) {
-    throw new VerificationError("both", failures.map((f) => (f as VerificationError).message).join(" "));
-  }
-  const [db, vol] = results as [PromiseFulfilledResult<Verified["database"]>, PromiseFulfilledResult<Verified["volume"]>];
-  return { database: db.value, volume: vol.value };
-}
-
-function formatBytes(bytes: number): string {
-  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
-function verifySummary(bundle: SessionBundle, verified: Verified): { status: "passed" | "warning"; text: string } {
-  const database = bundle.uploads.find((u) => u.kind === "database")!;
-  const volume = bundle.uploads.find((u) => u.kind === "volume")!;
-  const d = verified.database.report;
-  const v = verified.volume.report;
-  const engine = d.engine === "postgresql" ? "PostgreSQL" : d.engine === "mysql" ? "MySQL/MariaDB" : "SQL";
-  const tool = [d.dumpTool, d.serverVersion ? `server ${d.serverVersion}` : null].filter(Boolean).join(", ");
-  const lines = [
-    `${database.fileName}: ${engine} dump${tool ? ` (${tool})` : ""}, ${d.tables.length} tables, ${formatBytes(d.uncompressedBytes)} uncompressed; SHA-256 verified.`,
-    `${volume.fileName}: ${v.files} files in ${v.directories} folders under document_library/, ${formatBytes(v.contentBytes)}; SHA-256 verified.`,
-    ...d.warnings.map((w) => `Warning: ${w}`),
-  ];
-  return { status: d.warnings.length > 0 ? "warning" : "passed", text: lines.join("\n") };
+function storedFiles(bundle: SessionBundle): StoredUploadFiles {
+  const byKind = (kind: FileKind) => bundle.uploads.find((u) => u.kind === kind)!;
+  return { database: byKind("database"), volume: byKind("volume") };
 }
 
 /** The backup, its files, the session's outcome and the audit line: all or nothing. */
-async function recordBackup(ctx: GenerateContext, verified: Verified, startedAt: Date): Promise<string> {
-  const { db, bundle, actor } = ctx;
-  const { environment, session } = bundle;
-  const backupId = generateBackupId(environment.projectId);
-  const completedAt = new Date();
-  const files = bundle.uploads.map((upload) => ({
-    kind: upload.kind,
-    name: STORED_NAME[upload.kind],
-    size: upload.sizeBytes,
-    sha256: verified[upload.kind].sha256,
-    storageKey: upload.storageKey,
-  }));
-  const engine = verified.database.report.engine ?? environment.dbEngine;
-  const manifest: BackupManifest = {
-    version: 1,
-    backupId,
-    createdAt: completedAt.toISOString(),
-    createdBy: actor.email,
-    origin: "uploaded",
-    parentId: null,
-    database: { engine, serverVersion: verified.database.report.serverVersion, dumpTool: verified.database.report.dumpTool },
-    files: files.map(({ kind, name, size, sha256 }) => ({ kind, name, size, sha256 })),
-  };
-  const total = files.reduce((sum, f) => sum + f.size, 0);
-  const verify = verifySummary(bundle, verified);
-
-  await db.transaction(async (tx) => {
-    await tx.insert(backups).values({
-      id: backupId,
-      environmentId: environment.id,
-      origin: "uploaded",
-      status: "completed",
-      progressBytes: total,
-      totalBytes: total,
-      verifyStatus: verify.status,
-      verifyResult: verify.text,
-      dbEngine: engine,
-      createdBy: actor.email,
-      manifest,
-      createdAt: completedAt,
-      startedAt,
-      completedAt,
-    });
-    await tx.insert(backupFiles).values(
-      files.map((f) => ({ backupId, kind: f.kind, fileName: f.name, sizeBytes: f.size, sha256: f.sha256, storageKey: f.storageKey })),
-    );
-    const done = await transitionSession(tx, { sessionId: session.id, from: ["completing"], to: "completed", backupId });
-    // Someone else decided this session's fate (a sweep that took it for dead): roll the backup back.
-    if (!done) throw new Error(`upload session ${session.id} left "completing" while its backup was generated`);
-    await recordAuditEvent(tx, {
-      actor: actor.email,
-      actorType: "user",
-      action: "backup.upload",
-      projectId: environment.projectId,
-      environmentId: environment.id,
-      backupId,
-      ip: ctx.request?.ip ?? null,
-      userAgent: ctx.request?.userAgent ?? null,
-      detail: {
-        sessionId: session.id,
-        verifyStatus: verify.status,
-        files: bundle.uploads.map((u) => ({ kind: u.kind, fileName: u.fileName, size: u.sizeBytes, sha256: verified[u.kind].sha256 })),
-      },
-    });
+async function recordBackup(ctx: GenerateContext, verified: VerifiedFiles, startedAt: Date): Promise<string> {
+  const { bundle } = ctx;
+  const { session } = bundle;
+  const { backupId } = await recordUploadedBackup({
+    db: ctx.db,
+    environment: bundle.environment,
+    files: storedFiles(bundle),
+    verified,
+    actor: ctx.actor,
+    request: ctx.request,
+    startedAt,
+    detail: { sessionId: session.id },
+    within: async (tx, id) => {
+      const done = await transitionSession(tx, { sessionId: session.id, from: ["completing"], to: "completed", backupId: id });
+      // Someone else decided this session's fate (a sweep that took it for dead): roll the backup back.
+      if (!done) throw new Error(`upload session ${session.id} left "completing" while its backup was generated`);
+    },
   });
   return backupId;
 }
@@ -361,7 +227,7 @@ function failureReason(error: unknown, signal: AbortSignal): string {
 /** A failed generation leaves nothing behind: no backup row, no objects, no parts. */
 export async function failUploadSession(
   deps: { db: Db; storage: Storage },
-  { bundle, reason, actor, request }: { bundle: SessionBundle; reason: string; actor: { email: string; type: "user" | "system" }; request?: RequestInfo },
+  { bundle, reason, actor, request }: { bundle: SessionBundle; reason: string; actor: { email: string; type: "user" | "token" | "system" }; request?: RequestInfo },
 ): Promise<boolean> {
   const { session, environment } = bundle;
   const moved = await transitionSession(deps.db, { sessionId: session.id, from: ["completing"], to: "failed", reason });
@@ -388,7 +254,13 @@ async function generateBackupFromUpload(ctx: GenerateContext): Promise<Completio
   const log = logger.child({ sessionId: bundle.session.id, environment: environmentLabel(bundle.environment) });
   try {
     await Promise.all(bundle.uploads.map((upload) => assemble(ctx.storage, upload)));
-    const verified = await verifyFiles(ctx, abort.signal);
+    const verified = await verifyStoredFiles({
+      storage: ctx.storage,
+      environment: bundle.environment,
+      files: storedFiles(bundle),
+      hashes: ctx.hashes,
+      signal: abort.signal,
+    });
     if (abort.signal.aborted) throw abort.signal.reason;
     const backupId = await recordBackup(ctx, verified, startedAt);
     log.info({ backupId }, "backup generated from an upload");
@@ -397,7 +269,7 @@ async function generateBackupFromUpload(ctx: GenerateContext): Promise<Completio
     const reason = failureReason(error, abort.signal);
     if (isVerificationError(error)) log.warn({ reason }, "an uploaded backup failed verification");
     else log.error({ err: error }, "generating a backup from an upload failed");
-    await failUploadSession(ctx, { bundle, reason, actor: { email: ctx.actor.email, type: "user" }, request: ctx.request });
+    await failUploadSession(ctx, { bundle, reason, actor: { email: ctx.actor.email, type: auditActorType(ctx.actor) }, request: ctx.request });
     return { status: "failed", reason };
   } finally {
     stopHeartbeat();
