@@ -25,8 +25,12 @@ export class DigestStream extends Transform {
   #bytes = 0;
   #sha256: string | null = null;
 
-  constructor(readonly expected?: string) {
-    super();
+  /** `highWaterMark` (default 16 KiB) is per side; see storeUploadPart for why a part asks for more. */
+  constructor(
+    readonly expected?: string,
+    options: { highWaterMark?: number } = {},
+  ) {
+    super(options);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {

@@ -77,6 +77,13 @@ export async function checkPartRequest(
   return { upload: context, partNumber, size, sha256 };
 }
 
+/**
+ * Each side of the hashing stage holds this much. The socket delivers 64 KiB
+ * chunks; with the 16 KiB default every chunk would fill the stage, pause the
+ * socket and resume it again.
+ */
+const DIGEST_BUFFER_BYTES = 256 * 1024;
+
 /** The request body failed because the client went away (not because we stopped reading it). */
 function isClientGone(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | null)?.code === "ECONNRESET" || (error as Error | null)?.message === "aborted";
@@ -100,7 +107,8 @@ export async function storeUploadPart(
   body: Readable,
 ): Promise<{ partNumber: number; size: number; sha256: string }> {
   const { upload, session } = part.upload;
-  const digest = new DigestStream(part.sha256);
+  // The part's only hashing: the storage driver adds none of its own (the local driver's etag is a file identity).
+  const digest = new DigestStream(part.sha256, { highWaterMark: DIGEST_BUFFER_BYTES });
   // Never rejects: the storage call below reports the failure that matters.
   const feeding = pipeline(body, digest).catch((error: unknown) => error);
   let stored: { etag: string };
