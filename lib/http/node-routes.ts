@@ -1,4 +1,5 @@
 import { serveBackupDownload } from "@/lib/downloads/node-handler";
+import { serveLiferayUpload } from "@/lib/liferay/upload-handler";
 import { serveUploadPart } from "@/lib/uploads/node-handler";
 
 import type { NodeRoute } from "./node-router";
@@ -11,6 +12,8 @@ export const NODE_ROUTES: readonly NodeRoute[] = [
     pattern: /^\/backup\/download\/(database|volume)\/([^/]+)$/,
     handler: serveBackupDownload,
   },
+  // The Liferay backup service's upload API, verbatim: multipart database + volume, streamed into storage.
+  { methods: ["POST"], pattern: /^\/backup\/upload$/, handler: serveLiferayUpload },
   // One part of an Upload Backup file, streamed into storage (lib/uploads/node-handler.ts).
   {
     methods: ["PUT"],
