@@ -108,8 +108,11 @@ export const backups = pgTable(
     completedAt: timestamp("completed_at", { withTimezone: true }),
   },
   (t) => [
-    // Keyset pagination of one environment's backups, newest first.
-    index("backups_environment_created_idx").on(t.environmentId, t.createdAt.desc(), t.id.desc()),
+    // Keyset pagination of one environment's backups, newest first. Plain
+    // ascending columns on purpose: scanned backwards they give exactly
+    // ORDER BY created_at DESC, id DESC (NULLS FIRST, the default), which a
+    // "DESC NULLS LAST" index cannot serve — the planner would sort instead.
+    index("backups_environment_created_idx").on(t.environmentId, t.createdAt, t.id),
     index("backups_environment_status_idx").on(t.environmentId, t.status),
   ],
 );
@@ -269,7 +272,7 @@ export const auditEvents = pgTable(
     detail: jsonb("detail").$type<Record<string, unknown>>().notNull().default({}),
   },
   (t) => [
-    index("audit_events_environment_idx").on(t.environmentId, t.at.desc()),
+    index("audit_events_environment_idx").on(t.environmentId, t.at, t.id),
     index("audit_events_backup_idx").on(t.backupId),
   ],
 );

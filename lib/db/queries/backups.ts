@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt, or } from "drizzle-orm";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
 
 import type { Db } from "../client";
 import { backupFiles, backups, environments } from "../schema";
@@ -38,9 +38,9 @@ export async function listBackups(
   if (input.status) conditions.push(eq(backups.status, input.status));
   if (input.origin) conditions.push(eq(backups.origin, input.origin));
   if (input.cursor) {
+    // A row comparison, so the index scan starts right at the cursor instead of filtering its way there.
     const { createdAt, id } = input.cursor;
-    const older = or(lt(backups.createdAt, createdAt), and(eq(backups.createdAt, createdAt), lt(backups.id, id)));
-    if (older) conditions.push(older);
+    conditions.push(sql`(${backups.createdAt}, ${backups.id}) < (${createdAt.toISOString()}::timestamptz, ${id})`);
   }
   const rows = await db
     .select()
