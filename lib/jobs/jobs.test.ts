@@ -151,7 +151,7 @@ describe.each(DATABASE_KINDS)("job queue on %s", (kind) => {
   it("keeps a long job's lease alive with the heartbeat", async () => {
     const queue = `lease-${kind}`;
     const job = await enqueueJob(handle.db, { queue, payload: {} });
-    const stop = startJobWorker({ db: handle.db, handlers: { [queue]: { run: () => wait(900) } }, pollMs: 10, leaseMs: 300 });
+    const stop = startJobWorker({ db: handle.db, handlers: { [queue]: { run: async () => void (await wait(900)) } }, pollMs: 10, leaseMs: 300 });
     await wait(600);
     // Twice the lease has passed; without renewals the sweeper would take it.
     expect(await sweepExpiredJobs({ db: handle.db, handlers: {} })).toBe(0);
