@@ -1,0 +1,365 @@
+import { and, eq, inArray } from "drizzle-orm";
+
+import { decryptSecret, SecretError } from "@/lib/crypto/secrets";
+import type { Db } from "@/lib/db/client";
+import { recordAuditEvent } from "@/lib/db/queries/audit";
+import { getBackup } from "@/lib/db/queries/backups";
+import { acquireEnvironmentLock, releaseEnvironmentLock, renewEnvironmentLock } from "@/lib/db/queries/locks";
+import { backupFiles, backups } from "@/lib/db/schema";
+import type { Backup, BackupManifest, Environment, Job } from "@/lib/db/schema";
+import { jobLockHolder } from "@/lib/jobs/queue";
+import { DeferJobError, PermanentJobError } from "@/lib/jobs/worker";
+import type { JobContext, JobHandler } from "@/lib/jobs/worker";
+import { logger } from "@/lib/logger";
+import type { Storage } from "@/lib/storage/types";
+import { environmentLabel } from "@/lib/uploads/access";
+
+import { dumpCommand, DUMP_TOOL, runTool, serverVersionFromHeader, toolVersion } from "./dump";
+import type { DatabaseSource } from "./dump";
+import { BackupError, isBackupError } from "./errors";
+import { createBackupGzip, HeadSniffer, streamToStorage, verifyStoredObject } from "./stream-to-storage";
+import type { StoredObject } from "./stream-to-storage";
+import { volumeTarStream } from "./volume";
+
+export const CREATE_BACKUP_QUEUE = "backup.create";
+
+export interface CreateBackupPayload {
+  backupId: string;
+}
+
+export interface BackupEngineDeps {
+  db: Db;
+  storage: Storage;
+  /** The environment dump tools run with (tests point PATH elsewhere). */
+  toolEnv?: NodeJS.ProcessEnv;
+  /** Environment lock lease; renewed every quarter of it while the backup runs. */
+  lockTtlMs?: number;
+  /** Least time between two progress writes. */
+  progressIntervalMs?: number;
+}
+
+export const BACKUP_LOCK_TTL_MS = 2 * 60_000;
+/** How long a queued backup keeps its environment before a worker takes it (renewed then). */
+export const QUEUED_LOCK_TTL_MS = 30 * 60_000;
+const ENVIRONMENT_BUSY_RETRY_MS = 30_000;
+
+export const FILE_NAMES = { database: "database.gz", volume: "volume.tgz" } as const;
+
+export function backupObjectKey(backupId: string, kind: keyof typeof FILE_NAMES): string {
+  return `backups/${backupId}/${FILE_NAMES[kind]}`;
+}
+
+/** The lock holder a backup's job uses; it names who asked, for the 409 other people see. */
+export function backupLockHolder(jobId: string, createdBy: string): string {
+  return jobLockHolder(jobId, createdBy);
+}
+
+const INTERNAL_REASON = "Lifeboat could not finish this backup because of an internal error (it has been logged). Try again.";
+
+/** Whether an environment has what a backup reads: a database connection and a volume folder. */
+export function missingBackupSource(environment: Environment): string | null {
+  const missing: string[] = [];
+  if (!environment.dbEngine || !environment.dbHost || !environment.dbName || !environment.dbUser) missing.push("a database connection (engine, host, database name and user)");
+  if (!environment.volumePath) missing.push("a volume folder");
+  return missing.length > 0 ? missing.join(" and ") : null;
+}
+
+function databaseSource(environment: Environment): DatabaseSource {
+  const missing = missingBackupSource(environment);
+  if (missing) throw new BackupError(`${environmentLabel(environment)} has no ${missing} configured, so there is nothing to back up.`);
+  let password: string | null = null;
+  if (environment.dbPasswordEncrypted) {
+    try {
+      password = decryptSecret(environment.dbPasswordEncrypted);
+    } catch (error) {
+      if (error instanceof SecretError) throw new BackupError(`The database password of ${environmentLabel(environment)} cannot be read: ${error.message} Enter it again.`);
+      throw error;
+    }
+  }
+  return {
+    engine: environment.dbEngine!,
+    host: environment.dbHost!,
+    port: environment.dbPort,
+    database: environment.dbName!,
+    user: environment.dbUser!,
+    password,
+    excludedTables: environment.excludedTables,
+  };
+}
+
+/** Writes progress at most every `intervalMs`, one write at a time; a lost write is made up by the next. */
+function progressReporter(db: Db, backupId: string, intervalMs: number) {
+  let bytes = 0;
+  let lastWrite = 0;
+  let writing = false;
+  return {
+    add(n: number) {
+      bytes += n;
+      const now = Date.now();
+      if (writing || now - lastWrite < intervalMs) return;
+      lastWrite = now;
+      writing = true;
+      db.update(backups)
+        .set({ progressBytes: bytes })
+        .where(and(eq(backups.id, backupId), eq(backups.status, "running")))
+        .catch((err: unknown) => logger.warn({ err, backupId }, "could not record backup progress"))
+        .finally(() => {
+          writing = false;
+        });
+    },
+    get bytes() {
+      return bytes;
+    },
+  };
+}
+
+class LockLostError extends BackupError {}
+
+/** Renews the environment lock while the backup runs; losing it aborts the backup. */
+function keepLock(db: Db, input: { environment: Environment; holder: string; ttlMs: number }, abort: AbortController): () => void {
+  const timer = setInterval(() => {
+    renewEnvironmentLock(db, { environmentId: input.environment.id, holder: input.holder, ttlMs: input.ttlMs })
+      .then((held) => {
+        if (!held) abort.abort(new LockLostError(`${environmentLabel(input.environment)} was taken over by another operation while this backup ran (its lock lapsed).`));
+      })
+      .catch((err: unknown) => logger.warn({ err, environmentId: input.environment.id }, "could not renew the environment lock"));
+  }, Math.max(250, input.ttlMs / 4));
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** Takes over the lock the request took for this job, or takes it afresh if it lapsed while the job waited. */
+async function holdEnvironment(db: Db, input: { environment: Environment; holder: string; backupId: string; ttlMs: number }): Promise<void> {
+  if (await renewEnvironmentLock(db, { environmentId: input.environment.id, holder: input.holder, ttlMs: input.ttlMs })) return;
+  const lock = await acquireEnvironmentLock(db, {
+    environmentId: input.environment.id,
+    operation: "backup",
+    holder: input.holder,
+    backupId: input.backupId,
+    ttlMs: input.ttlMs,
+  });
+  if (!lock.acquired) {
+    throw new DeferJobError(`${environmentLabel(input.environment)} is busy with a ${lock.heldBy.operation}; the backup waits for it.`, ENVIRONMENT_BUSY_RETRY_MS);
+  }
+}
+
+async function dumpDatabase(deps: BackupEngineDeps, source: DatabaseSource, key: string, onBytes: (n: number) => void, signal: AbortSignal) {
+  const tool = runTool(dumpCommand(source), deps.toolEnv);
+  const sniffer = new HeadSniffer();
+  const stored = streamToStorage({ storage: deps.storage, key, source: tool.stdout, transforms: [sniffer, createBackupGzip()], onBytes, signal }).catch(
+    (error: unknown) => {
+      tool.kill();
+      throw error;
+    },
+  );
+  // The tool's exit decides: an empty or partial stdout from a failed dump must never pass.
+  const [exit, object] = await Promise.allSettled([tool.exited, stored]);
+  if (exit.status === "rejected") throw exit.reason;
+  if (object.status === "rejected") throw object.reason;
+  return { object: object.value, serverVersion: serverVersionFromHeader(source.engine, sniffer.head) };
+}
+
+async function archiveVolume(deps: BackupEngineDeps, volumePath: string, key: string, onBytes: (n: number) => void, signal: AbortSignal): Promise<StoredObject> {
+  return streamToStorage({ storage: deps.storage, key, source: await volumeTarStream(volumePath), transforms: [createBackupGzip()], onBytes, signal });
+}
+
+async function deleteBackupObjects(storage: Storage, backupId: string): Promise<void> {
+  await Promise.allSettled(
+    (["database", "volume"] as const).map((kind) =>
+      storage.deleteObject(backupObjectKey(backupId, kind)).catch((err: unknown) => {
+        logger.warn({ err, backupId, kind }, "could not delete a failed backup's object");
+        throw err;
+      }),
+    ),
+  );
+}
+
+/** Marks a backup failed (unless it already finished), deletes what it stored, and records why. */
+export async function failBackup(
+  deps: { db: Db; storage: Storage },
+  input: { backup: Pick<Backup, "id" | "createdBy">; environment: Environment; reason: string; jobId?: string },
+): Promise<boolean> {
+  await deleteBackupObjects(deps.storage, input.backup.id);
+  return deps.db.transaction(async (tx) => {
+    const moved = await tx
+      .update(backups)
+      .set({ status: "failed", statusReason: input.reason, verifyStatus: "failed", completedAt: new Date() })
+      .where(and(eq(backups.id, input.backup.id), inArray(backups.status, ["queued", "running"])))
+      .returning({ id: backups.id });
+    if (moved.length === 0) return false;
+    await recordAuditEvent(tx, {
+      actor: input.backup.createdBy,
+      actorType: "user",
+      action: "backup.create_failed",
+      projectId: input.environment.projectId,
+      environmentId: input.environment.id,
+      backupId: input.backup.id,
+      detail: { reason: input.reason, jobId: input.jobId ?? null },
+    });
+    return true;
+  });
+}
+
+async function recordCompleted(
+  db: Db,
+  input: {
+    backup: Backup;
+    environment: Environment;
+    database: StoredObject;
+    volume: StoredObject;
+    serverVersion: string | null;
+    dumpTool: string | null;
+    jobId: string;
+  },
+): Promise<void> {
+  const { backup, environment, database, volume } = input;
+  const completedAt = new Date();
+  const files = [
+    { kind: "database" as const, name: FILE_NAMES.database, object: database },
+    { kind: "volume" as const, name: FILE_NAMES.volume, object: volume },
+  ];
+  const manifest: BackupManifest = {
+    version: 1,
+    backupId: backup.id,
+    createdAt: completedAt.toISOString(),
+    createdBy: backup.createdBy,
+    origin: backup.origin,
+    parentId: backup.parentId,
+    database: { engine: environment.dbEngine, serverVersion: input.serverVersion, dumpTool: input.dumpTool },
+    files: files.map((f) => ({ kind: f.kind, name: f.name, size: f.object.size, sha256: f.object.sha256 })),
+  };
+  const total = database.size + volume.size;
+  await db.transaction(async (tx) => {
+    const done = await tx
+      .update(backups)
+      .set({
+        status: "completed",
+        statusReason: null,
+        progressBytes: total,
+        totalBytes: total,
+        verifyStatus: "passed",
+        verifyResult: `${FILE_NAMES.database} and ${FILE_NAMES.volume} were read back from storage; sizes and SHA-256 match what was written.`,
+        dbEngine: environment.dbEngine,
+        manifest,
+        completedAt,
+      })
+      .where(and(eq(backups.id, backup.id), eq(backups.status, "running")))
+      .returning({ id: backups.id });
+    // Someone else settled this backup meanwhile (a sweep that took the job for dead): keep their verdict.
+    if (done.length === 0) throw new Error(`backup ${backup.id} left "running" while it was made`);
+    await tx
+      .insert(backupFiles)
+      .values(files.map((f) => ({ backupId: backup.id, kind: f.kind, fileName: f.name, sizeBytes: f.object.size, sha256: f.object.sha256, storageKey: f.object.key })));
+    await recordAuditEvent(tx, {
+      actor: backup.createdBy,
+      actorType: "user",
+      action: "backup.create",
+      projectId: environment.projectId,
+      environmentId: environment.id,
+      backupId: backup.id,
+      detail: { jobId: input.jobId, origin: backup.origin, files: manifest.files, serverVersion: input.serverVersion, dumpTool: input.dumpTool },
+    });
+  });
+}
+
+/**
+ * Makes one backup: database.gz from pg_dump or mysqldump and volume.tgz from
+ * the volume folder, both streamed through gzip and SHA-256 into storage at
+ * once, then read back and checked. The backup is `completed` only after that
+ * check; any failure leaves it `failed` with a reason and nothing in storage.
+ */
+export async function runCreateBackup(deps: BackupEngineDeps, job: Pick<Job, "id">, payload: CreateBackupPayload, context?: Pick<JobContext, "signal">): Promise<void> {
+  const { db, storage } = deps;
+  const found = await getBackup(db, { id: payload.backupId });
+  if (!found) throw new PermanentJobError(`backup ${payload.backupId} does not exist`);
+  const { environment, files: _files, ...backup } = found;
+  if (backup.status === "completed" || backup.status === "failed") return; // a run that finished before its job was recorded
+
+  const ttlMs = deps.lockTtlMs ?? BACKUP_LOCK_TTL_MS;
+  const holder = backupLockHolder(job.id, backup.createdBy);
+  await holdEnvironment(db, { environment, holder, backupId: backup.id, ttlMs });
+
+  const log = logger.child({ backupId: backup.id, jobId: job.id, environment: environmentLabel(environment) });
+  const abort = new AbortController();
+  const stopHeartbeat = keepLock(db, { environment, holder, ttlMs }, abort);
+  const onJobLost = () => abort.abort(context?.signal?.reason);
+  context?.signal?.addEventListener("abort", onJobLost);
+  try {
+    const started = await db
+      .update(backups)
+      .set({ status: "running", statusReason: null, progressBytes: 0, startedAt: new Date() })
+      .where(and(eq(backups.id, backup.id), inArray(backups.status, ["queued", "running"])))
+      .returning();
+    if (started.length === 0) return;
+
+    const source = databaseSource(environment);
+    const progress = progressReporter(db, backup.id, deps.progressIntervalMs ?? 500);
+    const onBytes = (n: number) => progress.add(n);
+    const failFast = (error: unknown) => {
+      abort.abort(error);
+      throw error;
+    };
+    // Settled, not raced: cleanup must not run while the other file is still being written.
+    const [dumpedResult, volumeResult, toolResult] = await Promise.allSettled([
+      dumpDatabase(deps, source, backupObjectKey(backup.id, "database"), onBytes, abort.signal).catch(failFast),
+      archiveVolume(deps, environment.volumePath!, backupObjectKey(backup.id, "volume"), onBytes, abort.signal).catch(failFast),
+      toolVersion(DUMP_TOOL[source.engine], deps.toolEnv),
+    ]);
+    // The first failure aborted the other stream; report the one that started it.
+    if (abort.signal.aborted) throw abort.signal.reason;
+    if (dumpedResult.status === "rejected") throw dumpedResult.reason;
+    if (volumeResult.status === "rejected") throw volumeResult.reason;
+    const dumped = dumpedResult.value;
+    const volume = volumeResult.value;
+    const dumpTool = toolResult.status === "fulfilled" ? toolResult.value : null;
+    await Promise.all([verifyStoredObject(storage, dumped.object, FILE_NAMES.database), verifyStoredObject(storage, volume, FILE_NAMES.volume)]);
+    if (abort.signal.aborted) throw abort.signal.reason;
+    await recordCompleted(db, { backup, environment, database: dumped.object, volume, serverVersion: dumped.serverVersion, dumpTool, jobId: job.id });
+    log.info({ database: dumped.object.size, volume: volume.size }, "backup completed");
+  } catch (error) {
+    if (context?.signal?.aborted) {
+      // The sweeper gave this job to another run (or failed it): that side now decides the backup's fate.
+      log.warn({ err: error }, "backup job lost its lease; leaving the backup to the run that took it over");
+      throw error;
+    }
+    const reason = isBackupError(error) ? error.message : INTERNAL_REASON;
+    if (isBackupError(error)) log.warn({ reason }, "backup failed");
+    else log.error({ err: error }, "backup failed with an internal error");
+    await failBackup({ db, storage }, { backup, environment, reason, jobId: job.id });
+    throw new PermanentJobError(reason, { cause: error });
+  } finally {
+    stopHeartbeat();
+    context?.signal?.removeEventListener("abort", onJobLost);
+    await releaseEnvironmentLock(db, { environmentId: environment.id, holder }).catch((err: unknown) =>
+      log.error({ err }, "could not release the environment lock; it lapses on its own"),
+    );
+  }
+}
+
+export const ABANDONED_BACKUP_REASON = "The Lifeboat server stopped while making this backup, and it was not finished on retry. Try again.";
+
+/** The job handler for the worker: `backup.create` jobs carry `{ backupId }`. */
+export function createBackupJobHandler(deps: BackupEngineDeps): JobHandler {
+  return {
+    async run(job, context) {
+      const backupId = (job.payload as Partial<CreateBackupPayload>).backupId;
+      if (typeof backupId !== "string") throw new PermanentJobError("a backup.create job without a backupId");
+      await runCreateBackup(deps, job, { backupId }, context);
+    },
+    async onAbandoned(job, { db, final }) {
+      const backupId = (job.payload as Partial<CreateBackupPayload>).backupId;
+      if (typeof backupId !== "string") return;
+      const found = await getBackup(db, { id: backupId });
+      if (!found) return;
+      if (final) {
+        await failBackup({ db, storage: deps.storage }, { backup: found, environment: found.environment, reason: ABANDONED_BACKUP_REASON, jobId: job.id });
+        return;
+      }
+      // It runs again from the start: show it as waiting, not as stuck half way.
+      await db
+        .update(backups)
+        .set({ status: "queued", progressBytes: 0 })
+        .where(and(eq(backups.id, backupId), eq(backups.status, "running")));
+    },
+  };
+}

@@ -1,0 +1,153 @@
+import { spawn } from "node:child_process";
+import type { Readable } from "node:stream";
+
+import type { Environment } from "@/lib/db/schema";
+
+import { BackupError } from "./errors";
+
+export type DumpEngine = NonNullable<Environment["dbEngine"]>;
+
+/** What a dump needs from an environment, the password already decrypted. */
+export interface DatabaseSource {
+  engine: DumpEngine;
+  host: string;
+  port: number | null;
+  database: string;
+  user: string;
+  password: string | null;
+  excludedTables: readonly string[];
+}
+
+export interface ToolCommand {
+  tool: string;
+  args: string[];
+  /** Added to the server's environment; the password travels here, never in argv (visible in `ps`). */
+  env: Record<string, string>;
+}
+
+export const DUMP_TOOL: Record<DumpEngine, string> = { postgresql: "pg_dump", mysql: "mysqldump" };
+
+/**
+ * pg_dump's -T takes a pattern where `*`, `?` and `.` are special and
+ * unquoted letters fold to lower case; quoting each part matches the name
+ * exactly, as the environment's setting spells it (`schema.table` or `table`).
+ */
+export function postgresTablePattern(name: string): string {
+  const quote = (part: string) => `"${part.replaceAll('"', '""')}"`;
+  const dot = name.indexOf(".");
+  return dot > 0 ? `${quote(name.slice(0, dot))}.${quote(name.slice(dot + 1))}` : quote(name);
+}
+
+export function dumpCommand(source: DatabaseSource): ToolCommand {
+  if (source.engine === "postgresql") {
+    const args = ["--format=plain", "--no-password", "--host", source.host, "--username", source.user, "--dbname", source.database];
+    if (source.port) args.push("--port", String(source.port));
+    // The whole table, definition and rows, as mysqldump's --ignore-table does: the two engines behave alike.
+    for (const table of source.excludedTables) args.push(`--exclude-table=${postgresTablePattern(table)}`);
+    const env: Record<string, string> = { PGCONNECT_TIMEOUT: "15" };
+    if (source.password) env.PGPASSWORD = source.password;
+    return { tool: "pg_dump", args, env };
+  }
+  // --databases with --add-drop-database, as the Liferay documents require for a dump that restores.
+  const args = [
+    "--host",
+    source.host,
+    "--user",
+    source.user,
+    "--protocol=TCP",
+    "--single-transaction",
+    "--quick",
+    // Tablespace statements need the PROCESS privilege, which an application's user rarely has.
+    "--no-tablespaces",
+  ];
+  if (source.port) args.push("--port", String(source.port));
+  for (const table of source.excludedTables) args.push(`--ignore-table=${source.database}.${table}`);
+  args.push("--databases", source.database, "--add-drop-database");
+  const env: Record<string, string> = {};
+  if (source.password) env.MYSQL_PWD = source.password;
+  return { tool: "mysqldump", args, env };
+}
+
+export interface RunningTool {
+  stdout: Readable;
+  /** Resolves on exit 0; rejects with a BackupError naming the reason otherwise. */
+  exited: Promise<void>;
+  kill(): void;
+}
+
+const STDERR_KEEP = 16 * 1024;
+
+/** The line of stderr a person should read: the first error, else the first line. */
+export function usefulStderrLine(stderr: string): string | null {
+  const lines = stderr
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0 && !/^warning:/i.test(line) && !/^\S+: \[Warning\]/.test(line));
+  const error = lines.find((line) => /error|failed|denied|refused|unknown|can't|cannot|could not/i.test(line));
+  return error ?? lines[0] ?? null;
+}
+
+/** Runs a tool with stdout as a stream; stderr is kept (the first 16 KiB) for the failure reason. */
+export function runTool(command: ToolCommand, baseEnv: NodeJS.ProcessEnv = process.env): RunningTool {
+  const child = spawn(command.tool, command.args, {
+    env: { ...baseEnv, ...command.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (text: string) => {
+    if (stderr.length < STDERR_KEEP) stderr += text.slice(0, STDERR_KEEP - stderr.length);
+  });
+  const exited = new Promise<void>((resolve, reject) => {
+    let spawnError: NodeJS.ErrnoException | null = null;
+    child.on("error", (error: NodeJS.ErrnoException) => {
+      spawnError = error;
+    });
+    child.on("close", (code, signal) => {
+      if (spawnError?.code === "ENOENT") {
+        return reject(new BackupError(`${command.tool} is not installed on the Lifeboat server (it is not on the PATH).`));
+      }
+      if (spawnError) return reject(new BackupError(`${command.tool} could not be started: ${spawnError.message}`));
+      if (code === 0) return resolve();
+      const line = usefulStderrLine(stderr);
+      const how = signal ? `was stopped (${signal})` : `exited with code ${code}`;
+      reject(new BackupError(line ? `${command.tool} ${how}: ${line}` : `${command.tool} ${how} without saying why.`));
+    });
+  });
+  // The caller may stop reading early; the tool then ends on SIGPIPE, and the reason is the caller's error.
+  exited.catch(() => undefined);
+  return {
+    stdout: child.stdout,
+    exited,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    },
+  };
+}
+
+/** `pg_dump (PostgreSQL) 15.20 …`: the first line of `--version`, or null if the tool cannot say. */
+export async function toolVersion(tool: string, baseEnv: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+  const run = runTool({ tool, args: ["--version"], env: {} }, baseEnv);
+  let out = "";
+  run.stdout.setEncoding("utf8");
+  run.stdout.on("data", (text: string) => {
+    out += text;
+  });
+  try {
+    await run.exited;
+  } catch {
+    return null;
+  }
+  return out.split("\n")[0]?.trim() || null;
+}
+
+/**
+ * The server's version as the dump itself records it in its header:
+ * pg_dump's `-- Dumped from database version 15.20 …`, mysqldump's
+ * `-- Server version	10.11.19-MariaDB…`. Read from the stream we store
+ * anyway, so there is no second connection (nor its own way to fail).
+ */
+export function serverVersionFromHeader(engine: DumpEngine, head: string): string | null {
+  const pattern = engine === "postgresql" ? /^-- Dumped from database version (.+)$/m : /^-- Server version\s+(.+)$/m;
+  return pattern.exec(head)?.[1]?.trim() ?? null;
+}

@@ -1,0 +1,85 @@
+import { randomUUID } from "node:crypto";
+
+import { generateBackupId } from "@/lib/backups/backup-id";
+import { canCreateBackup } from "@/lib/auth/permissions";
+import type { Actor } from "@/lib/auth/permissions";
+import type { Db } from "@/lib/db/client";
+import { getBackup } from "@/lib/db/queries/backups";
+import type { BackupWithFiles } from "@/lib/db/queries/backups";
+import { acquireEnvironmentLock, releaseEnvironmentLock } from "@/lib/db/queries/locks";
+import { backups, jobs } from "@/lib/db/schema";
+import type { Environment } from "@/lib/db/schema";
+import { AppError } from "@/lib/errors";
+import { environmentLabel } from "@/lib/uploads/access";
+import { environmentBusyError } from "@/lib/uploads/lock-message";
+
+import { backupLockHolder, CREATE_BACKUP_QUEUE, missingBackupSource, QUEUED_LOCK_TTL_MS } from "./create-backup";
+import type { CreateBackupPayload } from "./create-backup";
+
+export interface RequestBackupInput {
+  name?: string;
+  description?: string;
+}
+
+/**
+ * A manual backup, as `POST …/backups` asks for it: checked, then queued.
+ * The environment lock is taken here, not when a worker gets to the job, so
+ * the caller learns at once (409) that a backup, upload or restore is
+ * running, and two requests can never both queue one. The job takes the
+ * lock over when it starts.
+ */
+export async function requestBackup({
+  db,
+  actor,
+  environment,
+  input,
+  origin = "manual",
+}: {
+  db: Db;
+  actor: Actor;
+  environment: Environment;
+  input: RequestBackupInput;
+  origin?: "manual" | "scheduled";
+}): Promise<BackupWithFiles> {
+  if (!canCreateBackup(actor, environment)) {
+    throw new AppError("forbidden", `Only administrators of ${environmentLabel(environment)} may create its backups.`);
+  }
+  const missing = missingBackupSource(environment);
+  if (missing) {
+    throw new AppError(
+      "unprocessable",
+      `${environmentLabel(environment)} has no ${missing} configured, so Lifeboat cannot make a backup of it. An administrator sets them in the environment's settings.`,
+    );
+  }
+
+  const jobId = randomUUID();
+  const backupId = generateBackupId(environment.projectId);
+  const holder = backupLockHolder(jobId, actor.email);
+  const lock = await acquireEnvironmentLock(db, { environmentId: environment.id, operation: "backup", holder, backupId, ttlMs: QUEUED_LOCK_TTL_MS });
+  if (!lock.acquired) throw await environmentBusyError(db, environment, lock.heldBy);
+
+  try {
+    await db.transaction(async (tx) => {
+      await tx.insert(backups).values({
+        id: backupId,
+        environmentId: environment.id,
+        name: input.name ?? null,
+        description: input.description ?? null,
+        origin,
+        status: "queued",
+        dbEngine: environment.dbEngine,
+        createdBy: actor.email,
+      });
+      const payload: CreateBackupPayload = { backupId };
+      // One attempt more than the first run: a server that dies mid-backup gets one retry from the start.
+      await tx.insert(jobs).values({ id: jobId, queue: CREATE_BACKUP_QUEUE, payload: { ...payload }, maxAttempts: 2 });
+    });
+  } catch (error) {
+    await releaseEnvironmentLock(db, { environmentId: environment.id, holder });
+    throw error;
+  }
+  const backup = await getBackup(db, { id: backupId });
+  if (!backup) throw new Error(`backup ${backupId} vanished after it was queued`);
+  const { environment: _environment, ...withFiles } = backup;
+  return withFiles;
+}

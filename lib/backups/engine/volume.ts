@@ -1,0 +1,30 @@
+import { stat } from "node:fs/promises";
+import { Readable } from "node:stream";
+
+import { create } from "tar";
+
+import { VOLUME_ROOT } from "@/lib/backups/verify";
+
+import { BackupError } from "./errors";
+
+/**
+ * The volume folder as an uncompressed tar stream whose entries all sit
+ * under `document_library/`, whatever the folder is called on disk — the
+ * layout `cd $LIFERAY_HOME/data && tar -czvf volume.tgz document_library`
+ * makes and a restore expects. `portable` leaves out owner names and the
+ * like, which mean nothing on another machine.
+ */
+export async function volumeTarStream(volumePath: string): Promise<Readable> {
+  let info;
+  try {
+    info = await stat(volumePath);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new BackupError(`The volume folder ${volumePath} does not exist on the Lifeboat server.`);
+    if (code === "EACCES") throw new BackupError(`The Lifeboat server may not read the volume folder ${volumePath}.`);
+    throw error;
+  }
+  if (!info.isDirectory()) throw new BackupError(`The volume path ${volumePath} is not a folder.`);
+  // node-tar's Pack is a Minipass stream; Readable.from gives stream.pipeline a real Node stream with backpressure.
+  return Readable.from(create({ cwd: volumePath, portable: true, prefix: VOLUME_ROOT, gzip: false }, ["."]), { objectMode: false });
+}
