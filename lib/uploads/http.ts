@@ -7,15 +7,19 @@ import type { RequestInfo } from "./sessions";
 /** The control plane's bodies are a few hundred bytes; anything near this is not one of ours. */
 const MAX_JSON_BYTES = 64 * 1024;
 
-/** Parses a small JSON body against a route's schema; every failure is a 400 that says which field. */
-export async function readJsonBody<Schema extends z.ZodType>(request: Request, schema: Schema): Promise<z.infer<Schema>> {
+/**
+ * Parses a small JSON body against a route's schema; every failure is a 400
+ * that says which field. With `emptyAs`, no body at all (`curl -X POST`)
+ * counts as that value.
+ */
+export async function readJsonBody<Schema extends z.ZodType>(request: Request, schema: Schema, options: { emptyAs?: unknown } = {}): Promise<z.infer<Schema>> {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > MAX_JSON_BYTES) throw new AppError("payload_too_large", "The request body is too large for this endpoint.");
   const text = await request.text();
   if (text.length > MAX_JSON_BYTES) throw new AppError("payload_too_large", "The request body is too large for this endpoint.");
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    body = options.emptyAs !== undefined && text.trim() === "" ? options.emptyAs : JSON.parse(text);
   } catch {
     throw new AppError("bad_request", "The request body must be JSON.");
   }

@@ -1,12 +1,14 @@
 import { apiRoute } from "@/lib/api/route";
-import { canDownloadBackup, canUploadBackup } from "@/lib/auth/permissions";
+import { canCreateBackup, canDownloadBackup, canUploadBackup } from "@/lib/auth/permissions";
 import { findVisibleEnvironment, requireApiActor } from "@/lib/auth/session";
+import { requestBackup } from "@/lib/backups/engine/request";
 import { toBackupJson } from "@/lib/backups/serialize";
 import { getDb } from "@/lib/db/client";
 import { decodeBackupCursor, encodeBackupCursor, listBackups } from "@/lib/db/queries/backups";
 import { AppError } from "@/lib/errors";
+import { readJsonBody } from "@/lib/uploads/http";
 
-import { listBackupsQuerySchema } from "./schema";
+import { createBackupSchema, listBackupsQuerySchema } from "./schema";
 
 export const dynamic = "force-dynamic";
 
@@ -32,6 +34,25 @@ export const GET = apiRoute(async (request: Request, context: Context) => {
     response: page.items.map((backup) => toBackupJson(backup, environment)),
     count: page.items.length,
     pagination: { next_cursor: page.nextCursor ? encodeBackupCursor(page.nextCursor) : null, per_page: limit },
-    permissions: { download: canDownloadBackup(actor, environment), upload: canUploadBackup(actor, environment) },
+    permissions: { download: canDownloadBackup(actor, environment), upload: canUploadBackup(actor, environment), create: canCreateBackup(actor, environment) },
+  });
+});
+
+/**
+ * Makes a backup now: 202 Accepted with the queued backup, which a worker
+ * then runs (poll it for progress). 403 for non-administrators, 422 when the
+ * environment has no database source or volume folder, 409 while a backup,
+ * upload or restore holds the environment.
+ */
+export const POST = apiRoute(async (request: Request, context: Context) => {
+  const actor = await requireApiActor();
+  const { projectId, environment: name } = await context.params;
+  const environment = await findVisibleEnvironment(actor, projectId, name);
+  if (!environment) throw new AppError("not_found", `There is no environment ${projectId}-${name} you have a role in.`);
+  const input = await readJsonBody(request, createBackupSchema, { emptyAs: {} });
+  const backup = await requestBackup({ db: getDb(), actor, environment, input });
+  return Response.json(toBackupJson(backup, environment), {
+    status: 202,
+    headers: { "cache-control": "no-store", location: `/api/v1/backups/${backup.id}` },
   });
 });

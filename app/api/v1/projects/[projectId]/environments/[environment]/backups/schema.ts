@@ -10,3 +10,11 @@ export const listBackupsQuerySchema = z.object({
 });
 
 export type ListBackupsQuery = z.infer<typeof listBackupsQuerySchema>;
+
+/** POST body, as Trove's create: an optional name and description; no body at all is fine too. */
+export const createBackupSchema = z.strictObject({
+  name: z.string().trim().min(1).max(200).optional(),
+  description: z.string().trim().max(2000).optional(),
+});
+
+export type CreateBackupBody = z.infer<typeof createBackupSchema>;
