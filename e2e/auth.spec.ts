@@ -22,7 +22,7 @@ test.describe("signing in", () => {
     }
     await consolePage.environment("prd").getByRole("link", { name: `Settings of prd` }).click();
     await expect(page.getByRole("heading", { name: "Settings of prd" })).toBeVisible();
-    await expect(page.getByText("0 3 * * *")).toBeVisible();
+    await expect(page.getByLabel("Schedule (cron, UTC)")).toHaveValue("0 3 * * *");
   });
 
   test("a member sees the environments without admin controls", async ({ consolePage, page }) => {

@@ -1,0 +1,154 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useId, useState } from "react";
+import type { FormEvent, ReactNode } from "react";
+
+import { Button } from "@/components/ui/button";
+import { ApiError, fetchJson } from "@/lib/api/client";
+import type { EnvironmentSettingsJson } from "@/lib/environments/settings";
+import { formatDateTime } from "@/lib/format";
+
+function Field({ label, hint, children }: { label: string; hint?: string; children: (id: string, hintId?: string) => ReactNode }) {
+  const id = useId();
+  const hintId = hint ? `${id}-hint` : undefined;
+  return (
+    <div className="grid gap-1 sm:grid-cols-3 sm:items-start sm:gap-4">
+      <label htmlFor={id} className="pt-2 text-sm font-medium text-slate-700">
+        {label}
+      </label>
+      <div className="sm:col-span-2">
+        {children(id, hintId)}
+        {hint && (
+          <p id={hintId} className="mt-1 text-xs text-slate-500">
+            {hint}
+          </p>
+        )}
+      </div>
+    </div>
+  );
+}
+
+const INPUT = "w-full rounded-md border border-slate-300 px-3 py-2 text-sm";
+
+const list = (value: FormDataEntryValue | null) =>
+  String(value ?? "")
+    .split(/[\s,]+/)
+    .filter(Boolean);
+const text = (value: FormDataEntryValue | null) => String(value ?? "").trim() || null;
+const int = (value: FormDataEntryValue | null) => (String(value ?? "").trim() ? Number(value) : null);
+
+/** The environment's backup settings, editable by its administrators. */
+export function SettingsForm({ settings }: { settings: EnvironmentSettingsJson }) {
+  const router = useRouter();
+  const [state, setState] = useState<{ kind: "idle" | "saving" | "saved" } | { kind: "error"; message: string }>({ kind: "idle" });
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const password = String(form.get("dbPassword") ?? "");
+    const body = {
+      dbEngine: text(form.get("dbEngine")),
+      dbHost: text(form.get("dbHost")),
+      dbPort: int(form.get("dbPort")),
+      dbName: text(form.get("dbName")),
+      dbUser: text(form.get("dbUser")),
+      ...(password ? { dbPassword: password } : {}),
+      volumePath: text(form.get("volumePath")),
+      scheduleCron: text(form.get("scheduleCron")),
+      retentionKeepCount: int(form.get("retentionKeepCount")),
+      retentionDays: int(form.get("retentionDays")),
+      excludedTables: list(form.get("excludedTables")),
+      databasesToIgnore: list(form.get("databasesToIgnore")),
+    };
+    setState({ kind: "saving" });
+    try {
+      await fetchJson(`/api/v1/projects/${settings.project}/environments/${settings.environment}`, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      setState({ kind: "saved" });
+      router.refresh();
+    } catch (error) {
+      setState({ kind: "error", message: error instanceof ApiError ? error.message : "The settings could not be saved." });
+    }
+  }
+
+  return (
+    <form onSubmit={(e) => void submit(e)} className="space-y-4 rounded-lg border border-slate-200 bg-white p-5" aria-label="Environment settings">
+      <fieldset className="space-y-4">
+        <legend className="mb-2 text-base font-semibold">Database source</legend>
+        <Field label="Database engine">
+          {(id) => (
+            <select id={id} name="dbEngine" defaultValue={settings.dbEngine ?? ""} className={INPUT}>
+              <option value="">None</option>
+              <option value="postgresql">PostgreSQL</option>
+              <option value="mysql">MySQL / MariaDB</option>
+            </select>
+          )}
+        </Field>
+        <Field label="Host">{(id) => <input id={id} name="dbHost" defaultValue={settings.dbHost ?? ""} className={INPUT} />}</Field>
+        <Field label="Port">
+          {(id) => <input id={id} name="dbPort" type="number" min={1} max={65535} defaultValue={settings.dbPort ?? ""} className={INPUT} />}
+        </Field>
+        <Field label="Database name">{(id) => <input id={id} name="dbName" defaultValue={settings.dbName ?? ""} className={INPUT} />}</Field>
+        <Field label="User">{(id) => <input id={id} name="dbUser" defaultValue={settings.dbUser ?? ""} autoComplete="off" className={INPUT} />}</Field>
+        <Field label="Password" hint={settings.hasPassword ? "A password is stored (encrypted). Leave empty to keep it." : "Stored encrypted; never shown again."}>
+          {(id, hintId) => (
+            <input
+              id={id}
+              name="dbPassword"
+              type="password"
+              autoComplete="new-password"
+              aria-describedby={hintId}
+              placeholder={settings.hasPassword ? "••••••••" : ""}
+              className={INPUT}
+            />
+          )}
+        </Field>
+      </fieldset>
+      <fieldset className="space-y-4">
+        <legend className="mb-2 text-base font-semibold">Files and schedule</legend>
+        <Field label="Volume folder" hint="Absolute path of the document library on the Lifeboat server.">
+          {(id, hintId) => <input id={id} name="volumePath" defaultValue={settings.volumePath ?? ""} aria-describedby={hintId} className={INPUT} />}
+        </Field>
+        <Field
+          label="Schedule (cron, UTC)"
+          hint={settings.nextScheduledRun ? `Next run: ${formatDateTime(settings.nextScheduledRun, "UTC")}` : "Empty: no scheduled backups."}
+        >
+          {(id, hintId) => <input id={id} name="scheduleCron" defaultValue={settings.scheduleCron ?? ""} aria-describedby={hintId} className={INPUT} />}
+        </Field>
+        <Field label="Keep count" hint="How many backups to keep; the newest completed one is never deleted.">
+          {(id, hintId) => (
+            <input id={id} name="retentionKeepCount" type="number" min={1} defaultValue={settings.retentionKeepCount ?? ""} aria-describedby={hintId} className={INPUT} />
+          )}
+        </Field>
+        <Field label="Keep days">
+          {(id) => <input id={id} name="retentionDays" type="number" min={1} defaultValue={settings.retentionDays ?? ""} className={INPUT} />}
+        </Field>
+        <Field label="Excluded tables" hint="Separated by commas or spaces.">
+          {(id, hintId) => <input id={id} name="excludedTables" defaultValue={settings.excludedTables.join(", ")} aria-describedby={hintId} className={INPUT} />}
+        </Field>
+        <Field label="Databases to ignore" hint="Separated by commas or spaces.">
+          {(id, hintId) => (
+            <input id={id} name="databasesToIgnore" defaultValue={settings.databasesToIgnore.join(", ")} aria-describedby={hintId} className={INPUT} />
+          )}
+        </Field>
+      </fieldset>
+      <div className="flex items-center gap-4">
+        <Button type="submit" disabled={state.kind === "saving"} aria-busy={state.kind === "saving"}>
+          {state.kind === "saving" ? "Saving…" : "Save settings"}
+        </Button>
+        <span role="status" className="text-sm text-green-700">
+          {state.kind === "saved" && "Settings saved."}
+        </span>
+      </div>
+      {state.kind === "error" && (
+        <p role="alert" className="rounded-md bg-red-50 p-3 text-sm text-red-800">
+          {state.message}
+        </p>
+      )}
+    </form>
+  );
+}
