@@ -18,6 +18,9 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
             Lifeboat
           </Link>
           <div className="flex items-center gap-3 text-sm">
+            <Link href="/tokens" className="text-slate-700 hover:underline">
+              API tokens
+            </Link>
             <span aria-label="Signed in as">
               <span className="font-medium">{actor.name ?? actor.email}</span>
               <span className="ml-2 text-slate-500">{actor.email}</span>

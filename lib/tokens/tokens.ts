@@ -12,26 +12,15 @@ import type { Actor } from "@/lib/auth/permissions";
 import { displayPrefix, generateToken, hashToken, isWellFormedToken } from "./format";
 import { findTokenByHash, getUserToken, insertApiToken, listUserTokens, revokeUserToken, touchTokenLastUsed } from "./store";
 import type { TokenWithEnvironment } from "./store";
+import type { TokenView } from "./view";
+
+export type { TokenView } from "./view";
 
 export const MAX_TOKEN_NAME_LENGTH = 100;
 export const MAX_EXPIRY_DAYS = 3650;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** last_used_at is informational: one write a minute per token is plenty, and keeps hot paths read-only. */
 export const LAST_USED_RESOLUTION_MS = 60_000;
-
-/** A token as its owner sees it in the list: never the token itself. */
-export interface TokenView {
-  id: string;
-  name: string;
-  prefix: string;
-  /** `acme-uat`, or null for every environment the owner can see. */
-  scope: { projectId: string; environment: string } | null;
-  createdAt: string;
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-  status: "active" | "expired" | "revoked";
-}
 
 export function toTokenView(token: TokenWithEnvironment, now: Date = new Date()): TokenView {
   const status = token.revokedAt ? "revoked" : token.expiresAt && token.expiresAt.getTime() <= now.getTime() ? "expired" : "active";
