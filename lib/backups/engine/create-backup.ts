@@ -88,7 +88,7 @@ function databaseSource(environment: Environment): DatabaseSource {
 }
 
 /** Writes progress at most every `intervalMs`, one write at a time; a lost write is made up by the next. */
-function progressReporter(db: Db, backupId: string, intervalMs: number) {
+export function progressReporter(db: Db, backupId: string, intervalMs: number) {
   let bytes = 0;
   let lastWrite = 0;
   let writing = false;
@@ -174,10 +174,15 @@ async function deleteBackupObjects(storage: Storage, backupId: string): Promise<
   );
 }
 
+/** Scheduled backups are the scheduler's doing; the rest were asked for by a person. */
+function actorType(backup: Pick<Backup, "origin">): "user" | "system" {
+  return backup.origin === "scheduled" ? "system" : "user";
+}
+
 /** Marks a backup failed (unless it already finished), deletes what it stored, and records why. */
 export async function failBackup(
   deps: { db: Db; storage: Storage },
-  input: { backup: Pick<Backup, "id" | "createdBy">; environment: Environment; reason: string; jobId?: string },
+  input: { backup: Pick<Backup, "id" | "createdBy" | "origin">; environment: Environment; reason: string; jobId?: string },
 ): Promise<boolean> {
   await deleteBackupObjects(deps.storage, input.backup.id);
   return deps.db.transaction(async (tx) => {
@@ -189,7 +194,7 @@ export async function failBackup(
     if (moved.length === 0) return false;
     await recordAuditEvent(tx, {
       actor: input.backup.createdBy,
-      actorType: "user",
+      actorType: actorType(input.backup),
       action: "backup.create_failed",
       projectId: input.environment.projectId,
       environmentId: input.environment.id,
@@ -252,7 +257,7 @@ async function recordCompleted(
       .values(files.map((f) => ({ backupId: backup.id, kind: f.kind, fileName: f.name, sizeBytes: f.object.size, sha256: f.object.sha256, storageKey: f.object.key })));
     await recordAuditEvent(tx, {
       actor: backup.createdBy,
-      actorType: "user",
+      actorType: actorType(backup),
       action: "backup.create",
       projectId: environment.projectId,
       environmentId: environment.id,
@@ -330,7 +335,8 @@ export async function runCreateBackup(deps: BackupEngineDeps, job: Pick<Job, "id
   } finally {
     stopHeartbeat();
     context?.signal?.removeEventListener("abort", onJobLost);
-    await releaseEnvironmentLock(db, { environmentId: environment.id, holder }).catch((err: unknown) =>
+    // A lost job's lock was released by the sweeper, and the run that took the job over may hold it now under the same holder.
+    if (!context?.signal?.aborted) await releaseEnvironmentLock(db, { environmentId: environment.id, holder }).catch((err: unknown) =>
       log.error({ err }, "could not release the environment lock; it lapses on its own"),
     );
   }

@@ -25,7 +25,7 @@ import { createStorage } from "@/lib/storage";
 import type { Storage } from "@/lib/storage/types";
 import { isAppError } from "@/lib/errors";
 
-import { ABANDONED_BACKUP_REASON, backupObjectKey, createBackupJobHandler, CREATE_BACKUP_QUEUE } from "./create-backup";
+import { ABANDONED_BACKUP_REASON, backupObjectKey, createBackupJobHandler, CREATE_BACKUP_QUEUE, progressReporter } from "./create-backup";
 import type { BackupEngineDeps } from "./create-backup";
 import { dumpCommand, postgresTablePattern, usefulStderrLine } from "./dump";
 import { requestBackup } from "./request";
@@ -414,3 +414,40 @@ async function streamToBuffer(stream: NodeJS.ReadableStream): Promise<Buffer> {
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
+
+describe("progress", () => {
+  it("writes the running byte count at most once per interval", async () => {
+    const handle = await createTestDatabase("pglite");
+    try {
+      await seedDemoProject(handle.db);
+      const [environment] = await handle.db.select().from(environments).where(eq(environments.name, "dev"));
+      const actor: Actor = { kind: "user", id: "a", email: "alice@acme.test", name: null, groups: [], roles: new Map([[environment!.id, "admin"]]) };
+      await handle.db.update(environments).set({ dbEngine: "postgresql", dbHost: "h", dbName: "d", dbUser: "u", volumePath: "/v" }).where(eq(environments.id, environment!.id));
+      const backup = await requestBackup({ db: handle.db, actor, environment: { ...environment!, dbEngine: "postgresql", dbHost: "h", dbName: "d", dbUser: "u", volumePath: "/v" }, input: {} });
+      await handle.db.execute(sql`update backups set status = 'running' where id = ${backup.id}`);
+      let updates = 0;
+      const counting = new Proxy(handle.db, {
+        get(target, property, receiver) {
+          if (property === "update") updates++;
+          return Reflect.get(target, property, receiver) as unknown;
+        },
+      });
+      const progress = progressReporter(counting, backup.id, 200);
+      const started = Date.now();
+      while (Date.now() - started < 700) {
+        progress.add(1000);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // About 700 ms at one write per 200 ms: four at most (the first is immediate), however many chunks passed.
+      expect(progress.bytes).toBeGreaterThan(50_000);
+      expect(updates).toBeGreaterThanOrEqual(3);
+      expect(updates).toBeLessThanOrEqual(4);
+      const stored = await getBackup(handle.db, { id: backup.id });
+      expect(stored!.progressBytes).toBeGreaterThan(0);
+      expect(stored!.progressBytes).toBeLessThanOrEqual(progress.bytes);
+    } finally {
+      await handle.close();
+    }
+  });
+});
