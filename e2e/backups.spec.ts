@@ -71,6 +71,13 @@ test.describe("Backups page", () => {
     const entries = execFileSync("tar", ["-tzf", volumePath], { encoding: "utf8" }).trim().split("\n");
     expect(entries.length).toBeGreaterThan(3);
     for (const entry of entries) expect(entry).toMatch(/^document_library\//);
+
+    // Every download is in the environment's activity: who, which file, how much.
+    await page.getByRole("link", { name: "Activity" }).click();
+    const downloads = page.getByRole("row").filter({ hasText: "Downloaded a backup file" }).filter({ hasText: backupId });
+    await expect(downloads).toHaveCount(2);
+    await expect(downloads.filter({ hasText: "database.gz" })).toContainText("admin@acme.test");
+    await expect(downloads.filter({ hasText: "volume.tgz" })).toContainText(/KiB/);
   });
 
   test("the Actions menu works from the keyboard and copies the ID", async ({ consolePage, page, context }) => {

@@ -7,6 +7,7 @@ import type { Environment } from "@/lib/db/schema";
 
 const TABS = [
   { segment: "backups", label: "Backups", adminOnly: false },
+  { segment: "activity", label: "Activity", adminOnly: false },
   { segment: "settings", label: "Settings", adminOnly: true },
 ] as const;
 
