@@ -88,12 +88,15 @@ function receiveFiles(req: IncomingMessage, storage: Storage, uploadId: string, 
     const received: Partial<Record<FileKind, Received>> = {};
     const writes: Promise<unknown>[] = [];
     const open = new Set<Readable>();
+    const writing = new Set<DigestStream>();
     let failed = false;
 
     const fail = (error: unknown) => {
       if (failed) return;
       failed = true;
       req.unpipe(parser);
+      // A file cut off mid-way (client gone, limit hit) never ends by itself: end its write so the driver discards it.
+      for (const digest of writing) digest.destroy(error instanceof Error ? error : new Error(String(error)));
       for (const stream of open) stream.resume(); // busboy waits for each file to be consumed
       // Keep reading (and dropping) the rest, so the client gets our answer rather than a reset while it sends.
       req.resume();
@@ -133,6 +136,8 @@ function receiveFiles(req: IncomingMessage, storage: Storage, uploadId: string, 
       });
       stream.on("end", () => open.delete(stream));
       stream.pipe(digest);
+      writing.add(digest);
+      digest.once("end", () => writing.delete(digest));
       const write = storage.putObject(key, digest).then(
         (stored) => {
           received[name] = { kind: name, fileName, sizeBytes: stored.size, storageKey: key, sha256: digest.sha256 ?? "" };
@@ -152,6 +157,7 @@ function receiveFiles(req: IncomingMessage, storage: Storage, uploadId: string, 
         if (!failed) resolve(received);
       });
     });
+    req.once("error", (error) => fail(error));
     req.on("aborted", () => fail(new AppError("bad_request", "The upload stopped before the whole body arrived; send it again.")));
     req.pipe(parser);
   });

@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:http";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, request as httpRequest } from "node:http";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -373,3 +373,53 @@ describe("POST /backup/upload with a large file", () => {
     expect(peak - baseline).toBeLessThan(100 * 1024 * 1024);
   }, 120_000);
 });
+
+describe("POST /backup/upload when the client goes away", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ driver: "local" });
+    const admin = h.users.admin;
+    await upsertUserOnSignIn(h.handle.db, { id: admin.actor.id, email: admin.email, name: admin.actor.name, groups: admin.actor.groups });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("discards the half-written file and keeps answering", async () => {
+    const { token } = await createApiToken(h.handle.db, { actor: h.users.admin.actor, input: { name: "gone", expiresInDays: 1, environmentId: null }, productionOnly: false });
+    const boundary = "lifeboat-test-boundary";
+    const head = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="database"; filename="database.gz"\r\nContent-Type: application/gzip\r\n\r\n`,
+    );
+    const req = httpRequest(`${h.baseUrl}/backup/upload`, {
+      method: "POST",
+      agent: false,
+      headers: { authorization: `Bearer ${token}`, "content-type": `multipart/form-data; boundary=${boundary}`, "content-length": String(64 * 1024 * 1024) },
+    });
+    req.on("error", () => undefined);
+    req.write(head);
+    await new Promise<void>((resolve) => req.write(gz(pgDump({ filler: 2 * 1024 * 1024 })), () => resolve()));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    req.destroy();
+
+    const tmp = path.join(h.localRoot!, "tmp");
+    const deadline = Date.now() + 10_000;
+    let left: string[] = [];
+    for (;;) {
+      left = [...(await readdir(tmp).catch(() => [])), ...(await storedKeys(h))];
+      if (left.length === 0 || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(left).toEqual([]);
+    // The server is not stuck: the next request is answered.
+    const health = await runShell(`curl -s -X POST http://127.0.0.1:${new URL(h.baseUrl).port}/backup/upload -H 'Authorization: Bearer ${token}' -F 'volume=@/dev/null;filename=volume.tgz'`, tmpdir());
+    expect(JSON.parse(health.stdout).error.message).toMatch(/empty|missing/);
+  });
+});
+
+async function storedKeys(h: Harness): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const info of h.storage.list("uploads/")) keys.push(info.key);
+  return keys;
+}
