@@ -157,8 +157,10 @@ function receiveFiles(req: IncomingMessage, storage: Storage, uploadId: string, 
         if (!failed) resolve(received);
       });
     });
-    req.once("error", (error) => fail(error));
-    req.on("aborted", () => fail(new AppError("bad_request", "The upload stopped before the whole body arrived; send it again.")));
+    // The client went away (reset or closed early): nothing to answer, but the same clean-up.
+    const cutOff = () => fail(new AppError("bad_request", "The upload stopped before the whole body arrived; send it again."));
+    req.once("error", cutOff);
+    req.on("aborted", cutOff);
     req.pipe(parser);
   });
 }
