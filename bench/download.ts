@@ -62,6 +62,8 @@ interface Measurement {
   cpuSecondsPerGiB: number;
   rssBeforeBytes: number;
   peakRssBytes: number;
+  /** The machine's 1-minute load average as the run started: other work on the box skews every figure. */
+  loadBefore: number;
 }
 
 interface Server {
@@ -158,6 +160,7 @@ async function startPlainServer(file: string): Promise<Server> {
 
 async function measure(server: Server, size: number): Promise<Measurement> {
   const { pid } = server.child;
+  const loadBefore = os.loadavg()[0] ?? Number.NaN;
   const peakIsPerRun = resetPeakRss(pid);
   const rssBefore = rssBytes(pid);
   let sampledPeak = rssBefore;
@@ -182,6 +185,7 @@ async function measure(server: Server, size: number): Promise<Measurement> {
     cpuSeconds: cpu,
     cpuSecondsPerGiB: cpu / (size / GiB),
     rssBeforeBytes: rssBefore,
+    loadBefore,
     peakRssBytes: Math.max(sampledPeak, peakIsPerRun ? peakRssBytes(pid) : 0),
   };
 }
@@ -214,6 +218,7 @@ function summarize(runs: Measurement[]) {
       cpuSeconds: round(r.cpuSeconds, 3),
       cpuSecondsPerGiB: round(r.cpuSecondsPerGiB, 3),
       rssBeforeMiB: round(r.rssBeforeBytes / MiB, 1),
+      loadBefore: round(r.loadBefore, 2),
       peakRssMiB: round(r.peakRssBytes / MiB, 1),
     })),
   };
@@ -279,7 +284,7 @@ async function main(): Promise<void> {
       for (const server of servers) {
         const m = await measure(server, settings.size);
         measurements[server.name].push(m);
-        console.log(`  run ${run} ${server.name.padEnd(10)} ${round(m.mibPerSecond)} MiB/s, ${round(m.cpuSecondsPerGiB, 3)} CPU-s/GiB, RSS ${round(m.rssBeforeBytes / MiB, 1)} → peak ${round(m.peakRssBytes / MiB, 1)} MiB`);
+        console.log(`  run ${run} ${server.name.padEnd(10)} ${round(m.mibPerSecond)} MiB/s, ${round(m.cpuSecondsPerGiB, 3)} CPU-s/GiB, RSS ${round(m.rssBeforeBytes / MiB, 1)} → peak ${round(m.peakRssBytes / MiB, 1)} MiB, load ${round(m.loadBefore, 2)}`);
       }
     }
 

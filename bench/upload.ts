@@ -85,6 +85,8 @@ interface Measurement {
   cpuSecondsPerGiB: number;
   rssBeforeBytes: number;
   peakRssBytes: number;
+  /** The machine's 1-minute load average as the run started: other work on the box skews every figure. */
+  loadBefore: number;
 }
 
 function readSettings(): Settings {
@@ -354,6 +356,7 @@ async function uploadToTus(target: Target, sources: { database: Source; volume: 
 
 async function measure(target: Target, bytes: number, work: () => Promise<void>): Promise<Measurement> {
   const { pid } = target.child;
+  const loadBefore = os.loadavg()[0] ?? Number.NaN;
   const peakIsPerRun = resetPeakRss(pid);
   const rssBefore = rssBytes(pid);
   let sampledPeak = rssBefore;
@@ -374,6 +377,7 @@ async function measure(target: Target, bytes: number, work: () => Promise<void>)
     mibPerSecond: bytes / MiB / seconds,
     cpuSecondsPerGiB: cpu / (bytes / GiB),
     rssBeforeBytes: rssBefore,
+    loadBefore,
     peakRssBytes: peakIsPerRun ? peakRssBytes(pid) : Math.max(sampledPeak, rssBytes(pid)),
   };
 }
@@ -419,6 +423,7 @@ function summarize(runs: Measurement[]) {
     peakRssMiB: pick((m) => m.peakRssBytes / MiB),
     /** What the upload itself added on top of the idle server. */
     peakRssGrowthMiB: pick((m) => (m.peakRssBytes - m.rssBeforeBytes) / MiB),
+    loadBefore: pick((m) => m.loadBefore),
   };
 }
 
@@ -515,7 +520,7 @@ async function main(): Promise<void> {
         });
         measurements[target.name].push(m);
         console.log(
-          `  run ${run} ${target.name.padEnd(10)} ${round(m.mibPerSecond, 1)} MiB/s, ${round(m.cpuSecondsPerGiB, 3)} CPU-s/GiB, RSS ${round(m.rssBeforeBytes / MiB, 1)} → peak ${round(m.peakRssBytes / MiB, 1)} MiB`,
+          `  run ${run} ${target.name.padEnd(10)} ${round(m.mibPerSecond, 1)} MiB/s, ${round(m.cpuSecondsPerGiB, 3)} CPU-s/GiB, RSS ${round(m.rssBeforeBytes / MiB, 1)} → peak ${round(m.peakRssBytes / MiB, 1)} MiB, load ${round(m.loadBefore, 2)}`,
         );
         if (target.dir) await emptyDir(target.dir);
         if (upload && run === 1) {
