@@ -24,7 +24,7 @@ test.describe("Upload Backup", () => {
     const dir = testInfo.outputPath("files");
     fs.mkdirSync(dir, { recursive: true });
     const database = writeDatabaseGz(dir, 20_000);
-    const volume = writeVolumeTgz(dir, 12 * 1024); // 12 MiB of incompressible data: more than one part
+    const volume = writeVolumeTgz(dir, 40 * 1024); // 40 MiB of incompressible data: two 32 MiB parts
 
     await consolePage.signIn("Ada Admin", "/projects/acme/uat/backups");
     await expect(page.getByRole("table").getByRole("row")).toHaveCount(3);

@@ -13,6 +13,7 @@ export class ConsoleServer {
   constructor(
     private readonly port: number,
     private readonly dataDir: string,
+    private readonly extraEnv: Record<string, string> = {},
   ) {
     this.url = `http://localhost:${port}`;
   }
@@ -26,6 +27,7 @@ export class ConsoleServer {
         DATA_DIR: this.dataDir,
         DEV_OIDC_PORT: String(this.port + 1),
         LOG_LEVEL: "warn",
+        ...this.extraEnv,
       },
       stdio: ["ignore", "inherit", "inherit"],
     });

@@ -3,19 +3,19 @@ import { describe, expect, it } from "vitest";
 import { choosePartSize, countParts, DEFAULT_UPLOAD_LIMITS, expectedPartSize, GiB, MiB, TiB } from "./limits";
 
 describe("choosePartSize", () => {
-  it("uses 8 MiB parts for everyday files", () => {
-    expect(choosePartSize(1)).toBe(8 * MiB);
-    expect(choosePartSize(2 * GiB)).toBe(8 * MiB);
-    expect(countParts(2 * GiB, choosePartSize(2 * GiB))).toBe(256);
+  it("uses 32 MiB parts for everyday files", () => {
+    expect(choosePartSize(1)).toBe(32 * MiB);
+    expect(choosePartSize(2 * GiB)).toBe(32 * MiB);
+    expect(countParts(2 * GiB, choosePartSize(2 * GiB))).toBe(64);
   });
 
   it("grows parts in whole MiB so every file up to 1 TiB fits in 10,000 parts", () => {
-    for (const size of [80 * GiB, 100 * GiB + 1, 625 * GiB, 625 * GiB + 1, 900 * GiB, TiB - 1, TiB]) {
+    for (const size of [80 * GiB, 320 * GiB + 1, 625 * GiB, 625 * GiB + 1, 900 * GiB, TiB - 1, TiB]) {
       const partSize = choosePartSize(size);
       expect(partSize % MiB).toBe(0);
       expect(countParts(size, partSize)).toBeLessThanOrEqual(10_000);
       // Never larger than needed: one MiB less would not fit (or would go under the minimum).
-      expect(partSize === 8 * MiB || countParts(size, partSize - MiB) > 10_000).toBe(true);
+      expect(partSize === DEFAULT_UPLOAD_LIMITS.minPartSize || countParts(size, partSize - MiB) > 10_000).toBe(true);
     }
     expect(choosePartSize(625 * GiB)).toBe(64 * MiB);
     expect(choosePartSize(TiB)).toBe(105 * MiB);

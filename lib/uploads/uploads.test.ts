@@ -15,7 +15,7 @@ import type { AppError } from "@/lib/errors";
 import { completeUploadSession } from "./complete";
 import type { CompletionOutcome } from "./complete";
 import type { CreateUploadInput } from "./files";
-import { MiB } from "./limits";
+import { DEFAULT_UPLOAD_LIMITS, MiB } from "./limits";
 import { uploadLockHolder } from "./lock-message";
 import { expireAbandonedUploads, failStaleCompletions, STALE_COMPLETION_REASON } from "./maintenance";
 import { abortUploadSession, createUploadSession, getUploadSession } from "./sessions";
@@ -485,7 +485,7 @@ describe("upload protocol on PostgreSQL (local storage)", () => {
     const files = { database: gz(pgDump()), volume: await documentLibraryTgz() };
     const environment = await h.environment("uat");
     const { session } = await createUploadSession({ db: h.handle.db, storage: h.storage, actor: h.users.admin.actor, environment, input: describeFiles(files) });
-    expect(uploadOf(session, "database")).toMatchObject({ partSize: 8 * MiB, partCount: 1 });
+    expect(uploadOf(session, "database")).toMatchObject({ partSize: DEFAULT_UPLOAD_LIMITS.minPartSize, partCount: 1 });
     for (const kind of ["database", "volume"] as const) {
       expect((await putPart(h, h.users.admin, uploadOf(session, kind), files[kind], 1)).status).toBe(200);
     }
