@@ -17,9 +17,11 @@ import type { AppConfig } from "@/lib/config";
 import { closeDatabase, getDatabaseHandle } from "@/lib/db/client";
 import { migrateDatabase } from "@/lib/db/migrate";
 import { seedDemoBackups } from "@/lib/backups/demo/seed-demo-backups";
+import { CREATE_BACKUP_QUEUE, createBackupJobHandler } from "@/lib/backups/engine";
 import { seedDemoProject } from "@/lib/db/seed";
 import { createNodeRouter } from "@/lib/http/node-router";
 import { NODE_ROUTES } from "@/lib/http/node-routes";
+import { startJobSweeper, startJobWorker } from "@/lib/jobs";
 import { logger } from "@/lib/logger";
 import { startUploadMaintenance } from "@/lib/uploads/maintenance";
 import { getStorage } from "@/lib/storage/instance";
@@ -72,6 +74,10 @@ async function main() {
   }
 
   const stopUploadMaintenance = startUploadMaintenance({ db: () => handle.db, storage: getStorage });
+  // Backups run on the durable job queue (lib/jobs): any instance may claim a job, exactly one does.
+  const jobHandlers = { [CREATE_BACKUP_QUEUE]: createBackupJobHandler({ db: handle.db, storage: getStorage() }) };
+  const stopJobWorker = startJobWorker({ db: handle.db, handlers: jobHandlers, concurrency: 2, pollMs: 1000 });
+  const stopJobSweeper = startJobSweeper({ db: handle.db, handlers: jobHandlers });
 
   const app = next({ dev, dir: process.cwd(), hostname: config.host, port: config.port });
   await app.prepare();
@@ -103,6 +109,9 @@ async function main() {
     logger.info({ signal }, "shutting down");
     server.close();
     server.closeIdleConnections();
+    stopJobSweeper();
+    // Let running backups finish, within a typical orchestrator's grace period; an unfinished one is swept and retried.
+    await Promise.race([stopJobWorker(), new Promise((resolve) => setTimeout(resolve, 25_000))]);
     await Promise.allSettled([devSignIn?.close(), app.close()]);
     await closeDatabase();
     process.exit(0);

@@ -4,11 +4,12 @@ import { notFound } from "next/navigation";
 import Link from "next/link";
 
 import { buttonClasses } from "@/components/ui/button";
-import { canDownloadBackup, canUploadBackup } from "@/lib/auth/permissions";
+import { canCreateBackup, canDownloadBackup, canUploadBackup } from "@/lib/auth/permissions";
 import { findVisibleEnvironment, requirePageActor } from "@/lib/auth/session";
 
 import { EnvironmentHeader } from "../environment-header";
 import { BackupsTable } from "./backups-table";
+import { CreateBackupButton } from "./create-backup-button";
 
 type Params = { projectId: string; environment: string };
 
@@ -26,11 +27,14 @@ export default async function BackupsPage({ params }: { params: Promise<Params> 
   return (
     <div className="space-y-6">
       <EnvironmentHeader actor={actor} environment={environment} current="backups" />
-      {canUploadBackup(actor, environment) && (
-        <div className="flex justify-end">
-          <Link className={buttonClasses("secondary")} href={`/projects/${projectId}/upload?environment=${environment.name}`}>
-            Upload Backup…
-          </Link>
+      {(canUploadBackup(actor, environment) || canCreateBackup(actor, environment)) && (
+        <div className="flex items-start justify-end gap-3">
+          {canUploadBackup(actor, environment) && (
+            <Link className={buttonClasses("secondary")} href={`/projects/${projectId}/upload?environment=${environment.name}`}>
+              Upload Backup…
+            </Link>
+          )}
+          {canCreateBackup(actor, environment) && <CreateBackupButton projectId={projectId} environment={environment.name} />}
         </div>
       )}
       {environment.isProduction && !canDownloadBackup(actor, environment) && (
