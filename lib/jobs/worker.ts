@@ -5,6 +5,8 @@ import type { Db } from "@/lib/db/client";
 import type { Job } from "@/lib/db/schema";
 import { logger } from "@/lib/logger";
 
+import { runPeriodically } from "./periodic";
+
 import { ABANDONED_REASON, claimJob, completeJob, deferJob, DEFAULT_BACKOFF, failJob, reclaimExpiredJob, releaseJobLocks, renewJobLease } from "./queue";
 import type { BackoffOptions } from "./queue";
 
@@ -167,20 +169,5 @@ export const JOB_SWEEP_INTERVAL_MS = 30_000;
 
 /** Sweeps now and every `intervalMs`; the returned function stops it. */
 export function startJobSweeper({ db, handlers, intervalMs = JOB_SWEEP_INTERVAL_MS }: { db: Db; handlers: JobHandlers; intervalMs?: number }): () => void {
-  let running = false;
-  const sweep = async () => {
-    if (running) return;
-    running = true;
-    try {
-      await sweepExpiredJobs({ db, handlers });
-    } catch (err) {
-      logger.error({ err }, "job sweep failed; retrying on the next run");
-    } finally {
-      running = false;
-    }
-  };
-  void sweep();
-  const timer = setInterval(() => void sweep(), intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  return runPeriodically("job sweep", intervalMs, async () => void (await sweepExpiredJobs({ db, handlers })));
 }

@@ -1,6 +1,7 @@
 import type { Db } from "@/lib/db/client";
 import { recordAuditEvent } from "@/lib/db/queries/audit";
 import { getEnvironmentLock } from "@/lib/db/queries/locks";
+import { runPeriodically } from "@/lib/jobs/periodic";
 import { logger } from "@/lib/logger";
 import type { Storage } from "@/lib/storage/types";
 
@@ -80,23 +81,10 @@ export function startUploadMaintenance({
   storage: () => Storage;
   intervalMs?: number;
 }): () => void {
-  let running = false;
-  const sweep = async () => {
-    if (running) return;
-    running = true;
-    try {
-      const deps = { db: db(), storage: storage() };
-      const stale = await failStaleCompletions(deps);
-      const expired = await expireAbandonedUploads(deps);
-      if (stale + expired > 0) logger.info({ stale, expired }, "upload sweep");
-    } catch (err) {
-      logger.error({ err }, "upload sweep failed; retrying on the next run");
-    } finally {
-      running = false;
-    }
-  };
-  void sweep();
-  const timer = setInterval(() => void sweep(), intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  return runPeriodically("upload sweep", intervalMs, async () => {
+    const deps = { db: db(), storage: storage() };
+    const stale = await failStaleCompletions(deps);
+    const expired = await expireAbandonedUploads(deps);
+    if (stale + expired > 0) logger.info({ stale, expired }, "upload sweep");
+  });
 }
