@@ -1,11 +1,10 @@
-import { createHash } from "node:crypto";
-import { Readable, Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
 import { createGzip } from "node:zlib";
 
 import { eq } from "drizzle-orm";
 
 import { generateBackupId } from "@/lib/backups/backup-id";
+import { streamToStorage } from "@/lib/backups/engine/stream-to-storage";
 import type { Db } from "@/lib/db/client";
 import { backupFiles, backups, environments } from "@/lib/db/schema";
 import type { Backup, BackupManifest, NewBackup } from "@/lib/db/schema";
@@ -63,36 +62,6 @@ function planTime(plan: DemoBackupPlan, now: Date): Date {
   return new Date(today - plan.daysAgo * DAY_MS + ((h * 60 + m) * 60 + s) * 1000 + ms);
 }
 
-interface StoredObject {
-  key: string;
-  size: number;
-  sha256: string;
-}
-
-/**
- * Streams `source` through `transforms` into storage while hashing and
- * counting the bytes that are actually stored, so the manifest describes the
- * object, not our intention.
- */
-async function storeObject(storage: Storage, key: string, source: Readable, transforms: Transform[]): Promise<StoredObject> {
-  const hash = createHash("sha256");
-  let size = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      size += chunk.length;
-      callback(null, chunk);
-    },
-  });
-  // If storage gives up without reading, nothing else would ever drain the meter and the pipeline would hang.
-  const stored = storage.putObject(key, meter).catch((error: unknown) => {
-    meter.destroy(error instanceof Error ? error : new Error(String(error)));
-    throw error;
-  });
-  const [, info] = await Promise.all([pipeline([source, ...transforms, meter]), stored]);
-  if (info.size !== size) throw new Error(`demo backup: storage holds ${info.size} bytes of ${key}, ${size} were written`);
-  return { key, size, sha256: hash.digest("hex") };
-}
 
 async function removeObjects(storage: Storage, keys: readonly string[]): Promise<void> {
   // Best effort: the caller is already reporting why these are not needed.
@@ -126,13 +95,11 @@ async function prepareCompletedBackup(input: {
 
   const databaseKey = `backups/${id}/database.gz`;
   written.push(databaseKey);
-  const database = await storeObject(storage, databaseKey, Readable.from(sqlDumpChunks(data), { objectMode: false }), [
-    createGzip(),
-  ]);
+  const database = await streamToStorage({ storage, key: databaseKey, source: Readable.from(sqlDumpChunks(data), { objectMode: false }), transforms: [createGzip()] });
 
   const volumeKey = `backups/${id}/volume.tgz`;
   written.push(volumeKey);
-  const volume = await withDocumentLibraryArchive(data, (archive) => storeObject(storage, volumeKey, archive, []));
+  const volume = await withDocumentLibraryArchive(data, (archive) => streamToStorage({ storage, key: volumeKey, source: archive, transforms: [] }));
 
   const manifest: BackupManifest = {
     version: 1,
