@@ -7,6 +7,7 @@ import { useDropzone } from "react-dropzone";
 
 import { backupsQueryKey } from "@/components/hooks/use-backups-query";
 import { Button } from "@/components/ui/button";
+import { ProgressBar } from "@/components/ui/progress-bar";
 import { formatBytes } from "@/lib/format";
 
 import { checkFile } from "./file-checks";
@@ -92,17 +93,11 @@ function Progress({ snapshot }: { snapshot: UploadSnapshot }) {
                 {file.resumedBytes > 0 && ` (${formatBytes(file.resumedBytes)} already on the server)`}
               </span>
             </div>
-            <div
-              role="progressbar"
-              aria-label={`Upload of ${file.fileName}`}
-              aria-valuemin={0}
-              aria-valuemax={100}
-              aria-valuenow={percent}
-              aria-valuetext={`${percent}%, ${formatBytes(file.sentBytes)} of ${formatBytes(file.size)}`}
-              className="mt-1 h-2 overflow-hidden rounded bg-slate-200"
-            >
-              <div className="h-full bg-blue-600 transition-all" style={{ width: `${percent}%` }} />
-            </div>
+            <ProgressBar
+              label={`Upload of ${file.fileName}`}
+              percent={percent}
+              valueText={`${percent}%, ${formatBytes(file.sentBytes)} of ${formatBytes(file.size)}`}
+            />
           </div>
         );
       })}

@@ -6,6 +6,7 @@ import type { BackupFilters } from "@/components/hooks/use-backups-query";
 import { useBackupsQuery } from "@/components/hooks/use-backups-query";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
+import { ProgressBar } from "@/components/ui/progress-bar";
 import type { BackupJson } from "@/lib/backups/serialize";
 import { formatBytes, formatDateTime } from "@/lib/format";
 
@@ -27,17 +28,12 @@ function StatusCell({ backup }: { backup: BackupJson }) {
     return (
       <div className="min-w-40">
         <span className="text-sm">{backup.status === "queued" ? "Queued" : "Running"}</span>
-        <div
-          role="progressbar"
-          aria-label={`Progress of ${backup.id}`}
-          aria-valuemin={0}
-          aria-valuemax={100}
-          aria-valuenow={percent}
-          aria-valuetext={total ? `${formatBytes(bytes)} of ${formatBytes(total)}` : `${formatBytes(bytes)} so far`}
-          className="mt-1 h-1.5 w-full overflow-hidden rounded bg-slate-200"
-        >
-          <div className="h-full bg-blue-600 transition-all" style={{ width: `${percent ?? 5}%` }} />
-        </div>
+        <ProgressBar
+          label={`Progress of ${backup.id}`}
+          percent={percent}
+          valueText={total ? `${formatBytes(bytes)} of ${formatBytes(total)}` : `${formatBytes(bytes)} so far`}
+          className="h-1.5"
+        />
         <span className="text-xs text-slate-500">
           {total ? `${formatBytes(bytes)} of ${formatBytes(total)}` : formatBytes(bytes)}
         </span>
