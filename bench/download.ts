@@ -14,12 +14,11 @@
  * Everything listens on 127.0.0.1 and lives in one temp folder, removed at the end.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, statSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { statSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { fileURLToPath } from "node:url";
 
 import { and, eq } from "drizzle-orm";
 
@@ -31,7 +30,8 @@ import { seedDemoProject } from "@/lib/db/seed";
 import { DEMO_PEOPLE, insertBackupRows, sessionCookie, storageKeyFor } from "@/lib/downloads/testing/seed";
 import { createStorage } from "@/lib/storage";
 
-import { onInterrupt, startChild, stopAllChildren } from "./lib/children";
+import { openBenchWorkspace, REPO_ROOT } from "./lib/workspace";
+import { startChild } from "./lib/children";
 import type { Child } from "./lib/children";
 import { download, waitUntilReady } from "./lib/http-client";
 import { freePort } from "./lib/ports";
@@ -40,7 +40,6 @@ import { median, round } from "./lib/stats";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
-const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const RESULTS_FILE = path.join(REPO_ROOT, "bench", "results", "download.json");
 // Any 32+ characters: the bench mints the session cookie with the same secret the console verifies it with.
 const AUTH_SECRET = "lifeboat-download-benchmark-secret-0123456789";
@@ -249,18 +248,9 @@ function printTable(settings: Settings, results: Record<Server["name"], Summary>
 
 async function main(): Promise<void> {
   const settings = readSettings();
-  if (!existsSync(path.join(REPO_ROOT, ".next", "BUILD_ID"))) {
-    console.error("The console serves the production build, and there is none: run `npx next build` first.");
-    process.exitCode = 1;
-    return;
-  }
-
-  const tmp = await mkdtemp(path.join(os.tmpdir(), "lifeboat-bench-download-"));
-  const cleanup = async () => {
-    await stopAllChildren();
-    await rm(tmp, { recursive: true, force: true });
-  };
-  onInterrupt(cleanup);
+  const workspace = await openBenchWorkspace("download");
+  if (!workspace) return;
+  const { tmp, cleanup } = workspace;
 
   try {
     const dataDir = path.join(tmp, "data");

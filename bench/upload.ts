@@ -17,14 +17,13 @@
  * one temp folder, removed at the end.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { Agent, request } from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { fileURLToPath } from "node:url";
 import { createGzip } from "node:zlib";
 
 import { encode } from "next-auth/jwt";
@@ -33,7 +32,8 @@ import { documentLibraryTgz } from "@/lib/backups/verify/testing";
 import { choosePartSize } from "@/lib/uploads/limits";
 import type { UploadSessionView } from "@/lib/uploads/view";
 
-import { onInterrupt, startChild, stopAllChildren } from "./lib/children";
+import { openBenchWorkspace, REPO_ROOT } from "./lib/workspace";
+import { startChild } from "./lib/children";
 import type { Child } from "./lib/children";
 import { waitUntilReady } from "./lib/http-client";
 import { freePort } from "./lib/ports";
@@ -42,7 +42,6 @@ import { median, round } from "./lib/stats";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const RESULTS_FILE = path.join(REPO_ROOT, "bench", "results", "upload.json");
 const AUTH_SECRET = "lifeboat-upload-benchmark-secret-0123456789abcdef";
 const READY_TIMEOUT_MS = 60_000;
@@ -453,17 +452,9 @@ function printTable(results: Record<ServerName, Summary>, ratios: Record<"consol
 
 async function main(): Promise<void> {
   const settings = readSettings();
-  if (!existsSync(path.join(REPO_ROOT, ".next", "BUILD_ID"))) {
-    console.error("The console serves the production build, and there is none: run `npx next build` first.");
-    process.exitCode = 1;
-    return;
-  }
-  const tmp = await mkdtemp(path.join(os.tmpdir(), "lifeboat-bench-upload-"));
-  const cleanup = async () => {
-    await stopAllChildren();
-    await rm(tmp, { recursive: true, force: true });
-  };
-  onInterrupt(cleanup);
+  const workspace = await openBenchWorkspace("upload");
+  if (!workspace) return;
+  const { tmp, cleanup } = workspace;
 
   try {
     console.log(`Writing a ${settings.sizeMiB} MiB database.gz and a small volume.tgz into ${tmp} …`);
