@@ -69,6 +69,12 @@ export const environments = pgTable(
     retentionDays: integer("retention_days"),
     excludedTables: text("excluded_tables").array().notNull().default(sql`'{}'::text[]`),
     databasesToIgnore: text("databases_to_ignore").array().notNull().default(sql`'{}'::text[]`),
+    /**
+     * The latest cron slot a scheduled backup was started for. The scheduler
+     * moves it forward with one conditional UPDATE, so of several instances
+     * exactly one starts each slot's backup.
+     */
+    scheduleLastSlot: timestamp("schedule_last_slot", { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
@@ -100,6 +106,8 @@ export const backups = pgTable(
     dbEngine: dbEngine("db_engine"),
     parentId: text("parent_id"),
     createdBy: text("created_by").notNull(),
+    /** Who `createdBy` is: a person in the browser, a script with a token, or Lifeboat itself (schedules). */
+    createdByType: text("created_by_type", { enum: ["user", "token", "system"] }).notNull().default("user"),
     manifest: jsonb("manifest").$type<BackupManifest>(),
     // Millisecond precision, like a JavaScript Date, so a keyset cursor built
     // from a row's timestamp compares exactly against the stored value.
@@ -322,6 +330,46 @@ export const jobs = pgTable(
   ],
 );
 
+/** One restore of a backup into an environment (the backup's own or another of its project). */
+export const restores = pgTable(
+  "restores",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    /** Null once the backup is deleted; the restore's history stays. */
+    backupId: text("backup_id").references(() => backups.id, { onDelete: "set null" }),
+    /** The environment restored into. */
+    environmentId: uuid("environment_id")
+      .notNull()
+      .references(() => environments.id, { onDelete: "cascade" }),
+    status: restoreStatus("status").notNull().default("queued"),
+    statusReason: text("status_reason"),
+    /** What the restore is doing now, for people: e.g. "Loading the database into staging". */
+    stage: text("stage"),
+    progressBytes: bigint("progress_bytes", { mode: "number" }).notNull().default(0),
+    totalBytes: bigint("total_bytes", { mode: "number" }),
+    createdBy: text("created_by").notNull(),
+    createdByType: text("created_by_type", { enum: ["user", "token", "system"] }).notNull().default("user"),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    startedAt: timestamp("started_at", { withTimezone: true }),
+    completedAt: timestamp("completed_at", { withTimezone: true }),
+  },
+  (t) => [index("restores_environment_created_idx").on(t.environmentId, t.createdAt), index("restores_backup_idx").on(t.backupId)],
+);
+
+/**
+ * Fixed-window request counters for the API rate limit, in the database so
+ * every instance counts against the same limit.
+ */
+export const rateLimitWindows = pgTable(
+  "rate_limit_windows",
+  {
+    key: text("key").notNull(),
+    windowStart: timestamp("window_start", { withTimezone: true, precision: 3 }).notNull(),
+    count: integer("count").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.key, t.windowStart] }), index("rate_limit_windows_start_idx").on(t.windowStart)],
+);
+
 export const projectsRelations = relations(projects, ({ many }) => ({
   environments: many(environments),
 }));
@@ -369,5 +417,7 @@ export type ApiToken = typeof apiTokens.$inferSelect;
 export type AuditEvent = typeof auditEvents.$inferSelect;
 export type EnvironmentLock = typeof environmentLocks.$inferSelect;
 export type Job = typeof jobs.$inferSelect;
+export type Restore = typeof restores.$inferSelect;
+export type NewRestore = typeof restores.$inferInsert;
 export type NewJob = typeof jobs.$inferInsert;
 export type EnvironmentRole = (typeof environmentRole.enumValues)[number];

@@ -198,6 +198,7 @@ export async function recordUploadedBackup({
       verifyResult: verify.text,
       dbEngine: engine,
       createdBy: actor.email,
+      createdByType: auditActorType(actor),
       manifest,
       createdAt: completedAt,
       startedAt,

@@ -128,6 +128,7 @@ async function prepareCompletedBackup(input: {
       dbEngine: "postgresql",
       parentId: null,
       createdBy: plan.createdBy,
+      createdByType: plan.origin === "scheduled" ? "system" : "user",
       manifest,
       createdAt,
       startedAt: input.startedAt,

@@ -174,15 +174,10 @@ async function deleteBackupObjects(storage: Storage, backupId: string): Promise<
   );
 }
 
-/** Scheduled backups are the scheduler's doing; the rest were asked for by a person. */
-function actorType(backup: Pick<Backup, "origin">): "user" | "system" {
-  return backup.origin === "scheduled" ? "system" : "user";
-}
-
 /** Marks a backup failed (unless it already finished), deletes what it stored, and records why. */
 export async function failBackup(
   deps: { db: Db; storage: Storage },
-  input: { backup: Pick<Backup, "id" | "createdBy" | "origin">; environment: Environment; reason: string; jobId?: string },
+  input: { backup: Pick<Backup, "id" | "createdBy" | "createdByType" | "origin">; environment: Environment; reason: string; jobId?: string },
 ): Promise<boolean> {
   await deleteBackupObjects(deps.storage, input.backup.id);
   return deps.db.transaction(async (tx) => {
@@ -194,7 +189,7 @@ export async function failBackup(
     if (moved.length === 0) return false;
     await recordAuditEvent(tx, {
       actor: input.backup.createdBy,
-      actorType: actorType(input.backup),
+      actorType: input.backup.createdByType,
       action: "backup.create_failed",
       projectId: input.environment.projectId,
       environmentId: input.environment.id,
@@ -257,7 +252,7 @@ async function recordCompleted(
       .values(files.map((f) => ({ backupId: backup.id, kind: f.kind, fileName: f.name, sizeBytes: f.object.size, sha256: f.object.sha256, storageKey: f.object.key })));
     await recordAuditEvent(tx, {
       actor: backup.createdBy,
-      actorType: actorType(backup),
+      actorType: backup.createdByType,
       action: "backup.create",
       projectId: environment.projectId,
       environmentId: environment.id,

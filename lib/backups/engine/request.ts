@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 
 import { generateBackupId } from "@/lib/backups/backup-id";
-import { canCreateBackup } from "@/lib/auth/permissions";
+import { auditActorType, canCreateBackup } from "@/lib/auth/permissions";
 import type { Actor } from "@/lib/auth/permissions";
 import type { Db } from "@/lib/db/client";
 import { getBackup } from "@/lib/db/queries/backups";
@@ -69,6 +69,7 @@ export async function requestBackup({
         status: "queued",
         dbEngine: environment.dbEngine,
         createdBy: actor.email,
+        createdByType: origin === "scheduled" ? "system" : auditActorType(actor),
       });
       const payload: CreateBackupPayload = { backupId };
       // One attempt more than the first run: a server that dies mid-backup gets one retry from the start.
