@@ -21,6 +21,15 @@ const ACTIONS: Record<string, string> = {
   "backup.upload_expired": "Upload expired",
   "backup.create": "Created a backup",
   "backup.create_failed": "Backup failed",
+  "backup.restore_requested": "Asked for a restore",
+  "backup.restore": "Restored a backup",
+  "backup.restore_failed": "Restore failed",
+  "backup.delete": "Deleted a backup",
+  "backup.schedule_skipped": "Scheduled backup skipped",
+  "backup.schedule_failed": "Scheduled backup not started",
+  "backup.import": "Imported a backup",
+  "backup.import_failed": "Import failed",
+  "backup.key_download": "Downloaded with the backup key",
   "environment.update": "Changed settings",
 };
 
