@@ -35,6 +35,13 @@ describe("configuration", () => {
     expect(problemsOf({ UPLOAD_PARALLEL_PARTS: "0" })[0]).toMatch(/^UPLOAD_PARALLEL_PARTS: /);
   });
 
+  it("limits API callers to 600 requests a minute unless API_RATE_LIMIT says otherwise", () => {
+    expect(parseConfig({}).apiRateLimitPerMinute).toBe(600);
+    expect(parseConfig({ API_RATE_LIMIT: "3600" }).apiRateLimitPerMinute).toBe(3600);
+    expect(problemsOf({ API_RATE_LIMIT: "0" })[0]).toMatch(/^API_RATE_LIMIT: /);
+    expect(problemsOf({ API_RATE_LIMIT: "lots" })[0]).toMatch(/^API_RATE_LIMIT: /);
+  });
+
   it("refuses the development sign-in in front of a real database", () => {
     const problems = problemsOf({ DATABASE_URL: "postgres://db/lifeboat", AUTH_SECRET: SECRET });
     expect(problems).toHaveLength(1);

@@ -47,6 +47,7 @@ const envSchema = z.object({
   LIFEBOAT_SEED_DEMO: z.enum(["true", "false", "auto"]).default("auto"),
   UPLOAD_PARALLEL_PARTS: z.coerce.number().int().min(1).max(64).default(4),
   UPLOAD_SESSION_TTL_HOURS: z.coerce.number().min(1).max(24 * 30).default(24),
+  API_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(600),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -68,6 +69,8 @@ export interface AppConfig {
   productionOnly: boolean;
   seedDemo: boolean;
   uploads: { parallelParts: number; sessionTtlMs: number };
+  /** Requests per minute each API caller (token, or signed-in person) may make to /api/v1; see lib/api/rate-limit.ts. */
+  apiRateLimitPerMinute: number;
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
 }
 
@@ -147,6 +150,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     productionOnly: e.LIFEBOAT_PRODUCTION_ONLY,
     seedDemo: e.LIFEBOAT_SEED_DEMO === "auto" ? mode === "embedded" : e.LIFEBOAT_SEED_DEMO === "true",
     uploads: { parallelParts: e.UPLOAD_PARALLEL_PARTS, sessionTtlMs: e.UPLOAD_SESSION_TTL_HOURS * 60 * 60 * 1000 },
+    apiRateLimitPerMinute: e.API_RATE_LIMIT,
     logLevel: e.LOG_LEVEL,
   };
 }
