@@ -1,16 +1,46 @@
+import { getActor, withActorScope } from "@/lib/auth/session";
+import { getConfig } from "@/lib/config";
+import { getDb } from "@/lib/db/client";
 import { errorToResponse } from "@/lib/errors";
 import { logger } from "@/lib/logger";
 
+import { consumeRateLimit, rateLimitedError, rateLimitHeaders, rateLimitKey } from "./rate-limit";
+import type { RateLimitState } from "./rate-limit";
+
+/** Counts the request against its caller's limit; undefined when there is no caller (the handler answers 401). */
+async function countRequest(): Promise<RateLimitState | undefined> {
+  const actor = await getActor();
+  if (!actor) return undefined;
+  return consumeRateLimit(getDb(), { key: rateLimitKey(actor), limit: getConfig().apiRateLimitPerMinute });
+}
+
+/** A copy with the rate-limit headers added: some Responses (redirects, fetched ones) have immutable headers. */
+function withRateLimitHeaders(response: Response, state: RateLimitState | undefined): Response {
+  if (!state) return response;
+  const headers = new Headers(response.headers);
+  for (const [name, value] of Object.entries(rateLimitHeaders(state))) headers.set(name, value);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
 /**
- * Wraps a route handler so every failure leaves as one JSON error shape:
- * AppErrors with their own status, anything else as a logged, bare 500.
+ * Wraps every /api/v1 route handler, the one place that
+ * - resolves the caller once (the handler's requireApiActor reuses it) and
+ *   counts the request against the caller's rate limit (lib/api/rate-limit.ts):
+ *   X-RateLimit-* headers on every answer to a known caller, 429 over the limit;
+ * - turns every failure into the one JSON error shape: AppErrors with their
+ *   own status, anything else as a logged, bare 500.
  */
 export function apiRoute<Context>(handler: (request: Request, context: Context) => Promise<Response>) {
-  return async (request: Request, context: Context): Promise<Response> => {
-    try {
-      return await handler(request, context);
-    } catch (error) {
-      return errorToResponse(error, (err) => logger.error({ err, url: request.url, method: request.method }, "request failed"));
-    }
-  };
+  return (request: Request, context: Context): Promise<Response> =>
+    withActorScope(async () => {
+      let limit: RateLimitState | undefined;
+      try {
+        limit = await countRequest();
+        if (limit?.exceeded) throw rateLimitedError(limit);
+        return withRateLimitHeaders(await handler(request, context), limit);
+      } catch (error) {
+        const response = errorToResponse(error, (err) => logger.error({ err, url: request.url, method: request.method }, "request failed"));
+        return withRateLimitHeaders(response, limit);
+      }
+    });
 }

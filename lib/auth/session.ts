@@ -1,5 +1,7 @@
 import "server-only";
 
+import { AsyncLocalStorage } from "node:async_hooks";
+
 import { getServerSession } from "next-auth";
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
@@ -18,12 +20,31 @@ import type { Actor } from "./permissions";
 import { canViewEnvironment, isEnvironmentVisible } from "./permissions";
 
 /**
+ * One request's actor, looked up once: apiRoute resolves it to count the
+ * request against the rate limit, and the handler's requireApiActor then
+ * gets the same one instead of a second token or session lookup.
+ */
+const actorScope = new AsyncLocalStorage<{ actor?: Promise<Actor | null> }>();
+
+/** Runs one API request with its own actor cache (see apiRoute). */
+export function withActorScope<T>(run: () => Promise<T>): Promise<T> {
+  return actorScope.run({}, run);
+}
+
+/**
  * The signed-in person with their roles, looked up afresh on every request:
  * a role binding removed in the database takes effect at once. A request
  * with an API token (bearer or basic auth) acts as the token's owner; a bad
  * token throws a 401 AppError rather than falling back to the cookie.
  */
 export async function getActor(): Promise<Actor | null> {
+  const scope = actorScope.getStore();
+  if (!scope) return resolveActor();
+  scope.actor ??= resolveActor();
+  return scope.actor;
+}
+
+async function resolveActor(): Promise<Actor | null> {
   const requestHeaders = await headers();
   const credentials = credentialsFromHeaders((name) => requestHeaders.get(name));
   if (credentials) return authenticateToken(getDb(), credentials);
