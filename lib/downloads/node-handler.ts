@@ -24,6 +24,7 @@ import type { DownloadKind, Representation } from "./representation";
 import { sendFileRange } from "./send-file";
 import type { SendOutcome } from "./send-file";
 import { sendStream } from "./send-stream";
+import { hasSignature, verifySignedDownload } from "./signed-url";
 
 interface DownloadTarget {
   backupId: string;
@@ -42,14 +43,18 @@ function damagedFile(target: Pick<DownloadTarget, "backupId" | "kind" | "file">,
   return new AppError("internal", `The ${target.kind} file of backup ${target.backupId} is missing from storage or damaged. It has been logged.`);
 }
 
-/** Every refusal the issue lists, in its order; a backup the actor may not see does not exist for them. */
-async function findDownload(actor: Actor, backupId: string, kind: DownloadKind): Promise<DownloadTarget> {
+/**
+ * Every refusal the issue lists, in its order; a backup the actor may not see
+ * does not exist for them. A signed link (actor "signed") was checked when it
+ * was made: whoever signed it could download this file.
+ */
+async function findDownload(actor: Actor | "signed", backupId: string, kind: DownloadKind): Promise<DownloadTarget> {
   const backup = await getBackup(getDb(), { id: backupId });
-  if (!backup || !isEnvironmentVisible(actor, backup.environment, getConfig())) {
+  if (!backup || (actor !== "signed" && !isEnvironmentVisible(actor, backup.environment, getConfig()))) {
     throw new AppError("not_found", `Backup ${backupId} does not exist.`);
   }
   const { environment } = backup;
-  if (!canDownloadBackup(actor, environment)) {
+  if (actor !== "signed" && !canDownloadBackup(actor, environment)) {
     throw new AppError("forbidden", `Only administrators of ${environment.projectId}-${environment.name} can download its backups.`);
   }
   if (backup.status !== "completed") {
@@ -114,13 +119,19 @@ async function assertStored(target: DownloadTarget): Promise<void> {
 }
 
 interface Requester {
-  actor: Actor;
+  /** The audit log's actor: a person or token, or `signed-url` for a time-limited link. */
+  actor: { email: string; type: "user" | "token"; tokenId?: string; signedUrlExpires?: number };
   ip: string | null;
   userAgent: string | null;
 }
 
 /** Read up front: once the client has gone, its socket no longer knows the address. */
-function requester(req: IncomingMessage, actor: Actor): Requester {
+function requester(req: IncomingMessage, credential: Actor | { signedUrlExpires: number }): Requester {
+  const actor: Requester["actor"] =
+    "signedUrlExpires" in credential
+      ? // A link is a bearer credential like a token; who made it is in the `backup.download_url` row.
+        { email: "signed-url", type: "token", signedUrlExpires: credential.signedUrlExpires }
+      : { email: credential.email, type: auditActorType(credential), tokenId: credential.tokenId };
   return { actor, ip: clientAddress(req), userAgent: firstHeader(req.headers["user-agent"]) ?? null };
 }
 
@@ -129,7 +140,7 @@ async function recordDownload(who: Requester, target: DownloadTarget, detail: { 
     await recordAuditEvent(getDb(), {
       action: "backup.download",
       actor: who.actor.email,
-      actorType: auditActorType(who.actor),
+      actorType: who.actor.type,
       projectId: target.environment.projectId,
       environmentId: target.environment.id,
       backupId: target.backupId,
@@ -143,6 +154,7 @@ async function recordDownload(who: Requester, target: DownloadTarget, detail: { 
         complete: detail.complete,
         status: detail.status,
         ...(who.actor.tokenId ? { tokenId: who.actor.tokenId } : {}),
+        ...(who.actor.signedUrlExpires ? { signedUrl: true, expiresAt: new Date(who.actor.signedUrlExpires * 1000).toISOString() } : {}),
       },
     });
   } catch (error) {
@@ -156,6 +168,10 @@ async function recordDownload(who: Requester, target: DownloadTarget, detail: { 
  * service's download paths: one file of a completed backup, streamed from
  * storage with single-range support so interrupted downloads resume.
  * HEAD answers the same headers and writes no audit row: it sends no file.
+ * The credential is a session, an API token, or — when the query has
+ * `expires` and `signature` — a time-limited signed link (./signed-url.ts),
+ * which then is the only credential looked at: an expired or edited link is
+ * a 403, never a fall-back to a cookie.
  */
 export const serveBackupDownload: NodeHandler = async (req, res, params) => {
   const [kind, backupId = ""] = params;
@@ -163,9 +179,16 @@ export const serveBackupDownload: NodeHandler = async (req, res, params) => {
   if (!parseBackupId(backupId)) {
     throw new AppError("bad_request", `"${backupId.slice(0, 100)}" is not a backup ID; they look like acme-lqgqnewltbexuewymq-201910031723.`);
   }
-  const actor = await actorFromNodeRequest(req);
-  if (!actor) throw new AppError("unauthorized", "Sign in, or send an API token (basic auth with your e-mail, or a Bearer token), to download backups.");
-  const target = await findDownload(actor, backupId, kind);
+  const query = new URL(req.url ?? "/", "http://localhost").searchParams;
+  let credential: Actor | { signedUrlExpires: number };
+  if (hasSignature(query)) {
+    credential = { signedUrlExpires: verifySignedDownload({ kind, backupId, query }).expires };
+  } else {
+    const actor = await actorFromNodeRequest(req);
+    if (!actor) throw new AppError("unauthorized", "Sign in, or send an API token (basic auth with your e-mail, or a Bearer token), to download backups.");
+    credential = actor;
+  }
+  const target = await findDownload("signedUrlExpires" in credential ? "signed" : credential, backupId, kind);
   const headers = representationHeaders(target.rep);
 
   if (req.method === "HEAD") {
@@ -179,7 +202,7 @@ export const serveBackupDownload: NodeHandler = async (req, res, params) => {
   const body = await openBody(target, range);
   const status = range ? 206 : 200;
   const length = range ? range.end - range.start + 1 : target.rep.size;
-  const who = requester(req, actor);
+  const who = requester(req, credential);
   let outcome: SendOutcome;
   try {
     res.writeHead(status, {
