@@ -114,7 +114,8 @@ export async function updateEnvironmentSettings(
   const password = dbPassword === undefined ? {} : { dbPasswordEncrypted: dbPassword === null || dbPassword === "" ? null : encryptSecret(dbPassword) };
   const [updated] = await db
     .update(environments)
-    .set({ ...rest, ...password, updatedAt: sql`now()` })
+    // A new schedule starts afresh: the scheduler does not run slots of the old one late (lib/backups/schedule).
+    .set({ ...rest, ...password, ...(rest.scheduleCron !== undefined && rest.scheduleCron !== environment.scheduleCron ? { scheduleLastSlot: null } : {}), updatedAt: sql`now()` })
     .where(eq(environments.id, environment.id))
     .returning();
   if (!updated) throw new AppError("not_found", `${environment.projectId}-${environment.name} no longer exists.`);
