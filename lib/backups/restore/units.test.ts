@@ -1,0 +1,110 @@
+import { Readable } from "node:stream";
+import { text } from "node:stream/consumers";
+
+import { describe, expect, it } from "vitest";
+
+import { databaseNames } from "./database";
+import { mysqlDatabaseEditor, postgresOwnerEditor, SqlLineTransform } from "./sql-lines";
+import type { LineEditor } from "./sql-lines";
+import { checkServerVersions, parseServerVersion } from "./version";
+import { unsafeEntryReason } from "./volume";
+
+/** Feeds `input` in chunks of `size` bytes, so lines are cut at every possible place. */
+async function edit(editor: LineEditor, input: string, size: number): Promise<string> {
+  const bytes = Buffer.from(input);
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+  return text(Readable.from(chunks).pipe(new SqlLineTransform(editor)));
+}
+
+describe("server versions", () => {
+  it("reads PostgreSQL majors, MySQL and MariaDB major.minor", () => {
+    expect(parseServerVersion("postgresql", "15.20 (Debian 15.20-0+deb12u1)")).toEqual({ flavor: "postgresql", release: [15], label: "15" });
+    expect(parseServerVersion("postgresql", "9.6.24")?.label).toBe("9.6");
+    expect(parseServerVersion("mysql", "10.11.19-MariaDB-0+deb12u1")).toEqual({ flavor: "mariadb", release: [10, 11], label: "10.11" });
+    expect(parseServerVersion("mysql", "8.0.36")).toMatchObject({ flavor: "mysql", label: "8.0" });
+    expect(parseServerVersion("mysql", "garbage")).toBeNull();
+  });
+
+  it("refuses newer into older, allows same or older, and notes what it cannot compare", () => {
+    const refused = checkServerVersions("postgresql", { backup: "99.0", target: "15.20 (Debian)" });
+    expect(refused.allowed).toBe(false);
+    expect(!refused.allowed && refused.reason).toMatch(/PostgreSQL 99 .* target server runs PostgreSQL 15 .*upgrade the target server first/);
+    expect(checkServerVersions("postgresql", { backup: "15.4", target: "15.20" })).toEqual({ allowed: true, note: null });
+    expect(checkServerVersions("postgresql", { backup: "14.1", target: "16.0" })).toEqual({ allowed: true, note: null });
+    expect(checkServerVersions("mysql", { backup: "10.11.6-MariaDB", target: "10.6.12-MariaDB" }).allowed).toBe(false);
+    expect(checkServerVersions("mysql", { backup: "10.6.12-MariaDB", target: "10.11.6-MariaDB" }).allowed).toBe(true);
+    expect(checkServerVersions("postgresql", { backup: null, target: "15.2" })).toMatchObject({ allowed: true, note: expect.stringMatching(/not compared/) });
+    expect(checkServerVersions("mysql", { backup: "8.0.36", target: "10.11.6-MariaDB" })).toMatchObject({ allowed: true, note: expect.stringMatching(/MySQL 8.0.*MariaDB 10.11/) });
+  });
+});
+
+describe("dump line edits", () => {
+  const pgDump = [
+    "SET client_encoding = 'UTF8';",
+    "CREATE TABLE public.accounts (id integer, note text);",
+    "ALTER TABLE public.accounts OWNER TO someone_else;",
+    "ALTER TABLE ONLY public.accounts ADD CONSTRAINT accounts_pkey PRIMARY KEY (id);",
+    "COPY public.accounts (id, note) FROM stdin;",
+    "1\tALTER TABLE x OWNER TO y;",
+    "ALTER TABLE inside OWNER TO copy_data;",
+    "\\.",
+    "ALTER SEQUENCE public.s OWNER TO someone_else;",
+    "",
+  ].join("\n");
+
+  it("drops OWNER TO outside COPY data only, whatever the chunking", async () => {
+    for (const size of [1, 3, 7, 64, 100_000]) {
+      const out = await edit(postgresOwnerEditor(), pgDump, size);
+      expect(out).not.toContain("OWNER TO someone_else");
+      expect(out).toContain("ALTER TABLE inside OWNER TO copy_data;\n");
+      expect(out).toContain("1\tALTER TABLE x OWNER TO y;\n");
+      expect(out).toContain("ADD CONSTRAINT accounts_pkey");
+      expect(out.split("\n")).toHaveLength(pgDump.split("\n").length - 2);
+    }
+  });
+
+  it("points mysqldump's DROP/CREATE DATABASE and USE at the staging database, and nothing else", async () => {
+    const dump = [
+      "-- Current Database: `lportal`",
+      "/*!40000 DROP DATABASE IF EXISTS `lportal`*/;",
+      "CREATE DATABASE /*!32312 IF NOT EXISTS*/ `lportal` /*!40100 DEFAULT CHARACTER SET utf8mb4 */;",
+      "USE `lportal`;",
+      "INSERT INTO `User_` VALUES (1,'USE `lportal`;');",
+      "",
+    ].join("\n");
+    for (const size of [1, 5, 4096]) {
+      const out = await edit(mysqlDatabaseEditor("lportal_lbstage_ab12cd34"), dump, size);
+      expect(out).toBe(
+        dump
+          .replace("DROP DATABASE IF EXISTS `lportal`", "DROP DATABASE IF EXISTS `lportal_lbstage_ab12cd34`")
+          .replace("*/ `lportal` /*!40100", "*/ `lportal_lbstage_ab12cd34` /*!40100")
+          .replace("\nUSE `lportal`;", "\nUSE `lportal_lbstage_ab12cd34`;"),
+      );
+    }
+    await expect(edit(mysqlDatabaseEditor("s"), "USE `a`;\nUSE `b`;\n", 3)).rejects.toThrow(/more than one database \(a and b\)/);
+  });
+
+  it("keeps staging names inside the engines' limits", () => {
+    const long = "x".repeat(70);
+    expect(Buffer.byteLength(databaseNames("postgresql", long, "ab12cd34").staging)).toBe(63);
+    expect(databaseNames("mysql", "lportal", "ab12cd34")).toEqual({ staging: "lportal_lbstage_ab12cd34", old: "lportal_lbold_ab12cd34" });
+  });
+});
+
+describe("volume entries", () => {
+  it("refuses entries that would land outside document_library", () => {
+    const ok = (p: string, type = "File", linkpath?: string) => unsafeEntryReason({ path: p, type: type as never, linkpath });
+    expect(ok("document_library/a/b.txt")).toBeNull();
+    expect(ok("./document_library/a/", "Directory")).toBeNull();
+    expect(ok("./", "Directory")).toBeNull();
+    expect(ok("document_library/latest", "SymbolicLink", "a/b.txt")).toBeNull();
+    expect(ok("/etc/passwd")).toMatch(/absolute/);
+    expect(ok("document_library/../evil")).toMatch(/“\.\.”/);
+    expect(ok("evil.txt")).toMatch(/outside document_library/);
+    expect(ok("document_library/x", "SymbolicLink", "../../etc")).toMatch(/links to "..\/..\/etc", outside/);
+    expect(ok("document_library/x", "SymbolicLink", "/etc")).toMatch(/absolute path/);
+    expect(ok("document_library/x", "Link", "etc/passwd")).toMatch(/hard link/);
+    expect(ok("document_library/dev", "CharacterDevice")).toMatch(/CharacterDevice/);
+  });
+});
