@@ -4,17 +4,21 @@ import { findVisibleEnvironment, requireApiActor } from "@/lib/auth/session";
 import { requestBackup } from "@/lib/backups/engine/request";
 import { toBackupJson } from "@/lib/backups/serialize";
 import { getDb } from "@/lib/db/client";
-import { decodeBackupCursor, encodeBackupCursor, listBackups } from "@/lib/db/queries/backups";
+import { countBackups, decodeBackupCursor, encodeBackupCursor, listBackups } from "@/lib/db/queries/backups";
 import { AppError } from "@/lib/errors";
 import { readJsonBody } from "@/lib/uploads/http";
 
-import { createBackupSchema, listBackupsQuerySchema } from "./schema";
+import { createBackupSchema, DEFAULT_PAGE_SIZE, listBackupsQuerySchema } from "./schema";
 
 export const dynamic = "force-dynamic";
 
 type Context = { params: Promise<{ projectId: string; environment: string }> };
 
-/** One page of an environment's backups, newest first, with a cursor to the next. */
+/**
+ * One page of an environment's backups, newest first, with Cloud 66's
+ * `pagination` object (page numbers and counts) and `next_cursor` for the
+ * keyset walk the console uses.
+ */
 export const GET = apiRoute(async (request: Request, context: Context) => {
   const actor = await requireApiActor();
   const { projectId, environment: name } = await context.params;
@@ -23,17 +27,37 @@ export const GET = apiRoute(async (request: Request, context: Context) => {
 
   const parsed = listBackupsQuerySchema.safeParse(Object.fromEntries(new URL(request.url).searchParams));
   if (!parsed.success) {
-    throw new AppError("bad_request", "The query string is not valid.", parsed.error.issues.map((i) => ({ field: i.path.join("."), message: i.message })));
+    const issues = parsed.error.issues.map((i) => ({ field: i.path.join("."), message: i.message }));
+    throw new AppError("bad_request", `The query string is not valid: ${issues.map((i) => `${i.field} ${i.message}`).join("; ")}.`, issues);
   }
-  const { cursor: rawCursor, limit, status, origin } = parsed.data;
+  const { cursor: rawCursor, page: pageNumber, status, origin, db_type: dbType } = parsed.data;
+  const perPage = parsed.data.per_page ?? parsed.data.limit ?? DEFAULT_PAGE_SIZE;
   const cursor = rawCursor ? decodeBackupCursor(rawCursor) : undefined;
   if (cursor === null) throw new AppError("bad_request", "The cursor is not valid; start again from the first page.");
 
-  const page = await listBackups(getDb(), { environmentId: environment.id, limit, cursor, status, origin });
+  const db = getDb();
+  const filters = { environmentId: environment.id, status, origin, dbType };
+  const offset = cursor ? 0 : ((pageNumber ?? 1) - 1) * perPage;
+  const [page, count, before] = await Promise.all([
+    listBackups(db, { ...filters, limit: perPage, cursor, offset }),
+    countBackups(db, filters),
+    // The page a cursor starts in: how many backups are listed before it.
+    cursor ? countBackups(db, { ...filters, through: cursor }) : Promise.resolve(offset),
+  ]);
+  const current = Math.floor(before / perPage) + 1;
+  const pages = Math.max(1, Math.ceil(count / perPage));
   return Response.json({
     response: page.items.map((backup) => toBackupJson(backup, environment)),
     count: page.items.length,
-    pagination: { next_cursor: page.nextCursor ? encodeBackupCursor(page.nextCursor) : null, per_page: limit },
+    pagination: {
+      previous: current > 1 ? current - 1 : null,
+      next: current < pages ? current + 1 : null,
+      current,
+      per_page: perPage,
+      count,
+      pages,
+      next_cursor: page.nextCursor ? encodeBackupCursor(page.nextCursor) : null,
+    },
     permissions: { download: canDownloadBackup(actor, environment), upload: canUploadBackup(actor, environment), create: canCreateBackup(actor, environment) },
   });
 });
