@@ -14,7 +14,7 @@ import { logger } from "@/lib/logger";
 import type { Storage } from "@/lib/storage/types";
 import { environmentLabel } from "@/lib/uploads/access";
 
-import { dumpCommand, DUMP_TOOL, runTool, serverVersionFromHeader, toolVersion } from "./dump";
+import { DUMP_TOOL, resolveDumpCommand, runTool, serverVersionFromHeader, toolVersion } from "./dump";
 import type { DatabaseSource } from "./dump";
 import { BackupError, isBackupError } from "./errors";
 import { createBackupGzip, HeadSniffer, streamToStorage, verifyStoredObject } from "./stream-to-storage";
@@ -84,6 +84,7 @@ function databaseSource(environment: Environment): DatabaseSource {
     user: environment.dbUser!,
     password,
     excludedTables: environment.excludedTables,
+    databasesToIgnore: environment.databasesToIgnore,
   };
 }
 
@@ -144,7 +145,7 @@ async function holdEnvironment(db: Db, input: { environment: Environment; holder
 }
 
 async function dumpDatabase(deps: BackupEngineDeps, source: DatabaseSource, key: string, onBytes: (n: number) => void, signal: AbortSignal) {
-  const tool = runTool(dumpCommand(source), deps.toolEnv);
+  const tool = runTool(await resolveDumpCommand(source, deps.toolEnv), deps.toolEnv);
   const sniffer = new HeadSniffer();
   const stored = streamToStorage({ storage: deps.storage, key, source: tool.stdout, transforms: [sniffer, createBackupGzip()], onBytes, signal }).catch(
     (error: unknown) => {

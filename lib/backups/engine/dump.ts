@@ -16,6 +16,12 @@ export interface DatabaseSource {
   user: string;
   password: string | null;
   excludedTables: readonly string[];
+  /**
+   * Databases a MySQL/MariaDB dump of every database (`database` is `*`)
+   * leaves out, as LCP_DUMP_DATABASES_TO_IGNORE does. PostgreSQL dumps the
+   * one database named, so nothing else is in its dump to ignore.
+   */
+  databasesToIgnore?: readonly string[];
 }
 
 export interface ToolCommand {
@@ -38,7 +44,26 @@ export function postgresTablePattern(name: string): string {
   return dot > 0 ? `${quote(name.slice(0, dot))}.${quote(name.slice(dot + 1))}` : quote(name);
 }
 
-export function dumpCommand(source: DatabaseSource): ToolCommand {
+/** The database name that means "every database on the server" (MySQL/MariaDB). */
+export const ALL_DATABASES = "*";
+
+/** The server's own databases: never part of an application's dump, even of every database. */
+export const MYSQL_SYSTEM_DATABASES: readonly string[] = ["information_schema", "performance_schema", "mysql", "sys"];
+
+function mysqlConnectionArgs(source: DatabaseSource): { args: string[]; env: Record<string, string> } {
+  const args = ["--host", source.host, "--user", source.user, "--protocol=TCP"];
+  if (source.port) args.push("--port", String(source.port));
+  const env: Record<string, string> = {};
+  if (source.password) env.MYSQL_PWD = source.password;
+  return { args, env };
+}
+
+/**
+ * `databases`: what a MySQL/MariaDB dump covers; by default the source's one
+ * database. For every database (`*`) the caller lists them first (see
+ * resolveDumpCommand).
+ */
+export function dumpCommand(source: DatabaseSource, databases: readonly string[] = [source.database]): ToolCommand {
   if (source.engine === "postgresql") {
     const args = ["--format=plain", "--no-password", "--host", source.host, "--username", source.user, "--dbname", source.database];
     if (source.port) args.push("--port", String(source.port));
@@ -49,23 +74,67 @@ export function dumpCommand(source: DatabaseSource): ToolCommand {
     return { tool: "pg_dump", args, env };
   }
   // --databases with --add-drop-database, as the Liferay documents require for a dump that restores.
+  const connection = mysqlConnectionArgs(source);
   const args = [
-    "--host",
-    source.host,
-    "--user",
-    source.user,
-    "--protocol=TCP",
+    ...connection.args,
     "--single-transaction",
     "--quick",
     // Tablespace statements need the PROCESS privilege, which an application's user rarely has.
     "--no-tablespaces",
   ];
-  if (source.port) args.push("--port", String(source.port));
-  for (const table of source.excludedTables) args.push(`--ignore-table=${source.database}.${table}`);
-  args.push("--databases", source.database, "--add-drop-database");
-  const env: Record<string, string> = {};
-  if (source.password) env.MYSQL_PWD = source.password;
-  return { tool: "mysqldump", args, env };
+  for (const table of source.excludedTables) {
+    if (source.database !== ALL_DATABASES) args.push(`--ignore-table=${source.database}.${table}`);
+    // Of every database: `db.Table` names one, a bare `Table` is left out of each.
+    else if (table.includes(".")) args.push(`--ignore-table=${table}`);
+    else for (const database of databases) args.push(`--ignore-table=${database}.${table}`);
+  }
+  args.push("--databases", ...databases, "--add-drop-database");
+  return { tool: "mysqldump", args, env: connection.env };
+}
+
+/** `mysql -N -B -e "SHOW DATABASES"`: one name a line, no header. */
+export function listDatabasesCommand(source: DatabaseSource): ToolCommand {
+  const connection = mysqlConnectionArgs(source);
+  return { tool: "mysql", args: [...connection.args, "-N", "-B", "-e", "SHOW DATABASES"], env: connection.env };
+}
+
+async function toolOutput(command: ToolCommand, baseEnv: NodeJS.ProcessEnv): Promise<string> {
+  const run = runTool(command, baseEnv);
+  let out = "";
+  run.stdout.setEncoding("utf8");
+  run.stdout.on("data", (text: string) => {
+    out += text;
+  });
+  await run.exited;
+  return out;
+}
+
+/**
+ * The dump command with the environment's databases to ignore applied.
+ * MySQL/MariaDB with database `*`: every database on the server but the
+ * system ones and the ignored ones, listed with the `mysql` client at the
+ * time of the backup. A database that is both the one named and ignored is
+ * a setting to fix, said so; PostgreSQL with `*` too (pg_dump reads one
+ * database). Other ignored names change nothing for a named database: they
+ * are not in its dump anyway.
+ */
+export async function resolveDumpCommand(source: DatabaseSource, baseEnv: NodeJS.ProcessEnv = process.env): Promise<ToolCommand> {
+  const ignored = new Set(source.databasesToIgnore ?? []);
+  if (source.database !== ALL_DATABASES) {
+    if (ignored.has(source.database)) {
+      throw new BackupError(`The database ${source.database} is both the one to back up and one of the databases to ignore. Remove it from the databases to ignore, or name another database.`);
+    }
+    return dumpCommand(source);
+  }
+  if (source.engine === "postgresql") {
+    throw new BackupError(`A PostgreSQL backup dumps one database, so the database name cannot be "${ALL_DATABASES}"; name the database to back up.`);
+  }
+  const listed = (await toolOutput(listDatabasesCommand(source), baseEnv)).split("\n").map((line) => line.trim()).filter(Boolean);
+  const databases = listed.filter((name) => !MYSQL_SYSTEM_DATABASES.includes(name.toLowerCase()) && !ignored.has(name));
+  if (databases.length === 0) {
+    throw new BackupError(`The database server at ${source.host} has no database to back up besides its system databases and the databases to ignore (${[...ignored].join(", ") || "none"}).`);
+  }
+  return dumpCommand(source, databases);
 }
 
 export interface RunningTool {
