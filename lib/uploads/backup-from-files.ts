@@ -136,6 +136,59 @@ function verifySummary(files: StoredUploadFiles, verified: VerifiedFiles): { sta
   return { status: d.warnings.length > 0 ? "warning" : "passed", text: lines.join("\n") };
 }
 
+/** What a backup made of two verified files records, however they arrived. */
+export interface VerifiedBackupRecord {
+  rows: { kind: FileKind; name: string; size: number; sha256: string; storageKey: string }[];
+  manifest: BackupManifest;
+  engine: BackupManifest["database"]["engine"];
+  totalBytes: number;
+  verify: { status: "passed" | "warning"; text: string };
+}
+
+/**
+ * The file rows, manifest and verify summary of a backup made from two
+ * verified files: shared by uploads (a new row) and imports (a queued row
+ * completed), so both record exactly the same things.
+ */
+export function describeVerifiedBackup({
+  backupId,
+  environment,
+  files,
+  verified,
+  createdBy,
+  origin,
+  completedAt,
+}: {
+  backupId: string;
+  environment: Environment;
+  files: StoredUploadFiles;
+  verified: VerifiedFiles;
+  createdBy: string;
+  origin: BackupManifest["origin"];
+  completedAt: Date;
+}): VerifiedBackupRecord {
+  const kinds: FileKind[] = ["database", "volume"];
+  const rows = kinds.map((kind) => ({
+    kind,
+    name: STORED_NAME[kind],
+    size: files[kind].sizeBytes,
+    sha256: verified[kind].sha256,
+    storageKey: files[kind].storageKey,
+  }));
+  const engine = verified.database.report.engine ?? environment.dbEngine;
+  const manifest: BackupManifest = {
+    version: 1,
+    backupId,
+    createdAt: completedAt.toISOString(),
+    createdBy,
+    origin,
+    parentId: null,
+    database: { engine, serverVersion: verified.database.report.serverVersion, dumpTool: verified.database.report.dumpTool },
+    files: rows.map(({ kind, name, size, sha256 }) => ({ kind, name, size, sha256 })),
+  };
+  return { rows, manifest, engine, totalBytes: rows.reduce((sum, f) => sum + f.size, 0), verify: verifySummary(files, verified) };
+}
+
 /**
  * The backup, its files and the audit line, all or nothing. `within` runs in
  * the same transaction (the upload protocol moves its session there); if it
@@ -165,26 +218,15 @@ export async function recordUploadedBackup({
   const backupId = generateBackupId(environment.projectId);
   const completedAt = new Date();
   const kinds: FileKind[] = ["database", "volume"];
-  const rows = kinds.map((kind) => ({
-    kind,
-    name: STORED_NAME[kind],
-    size: files[kind].sizeBytes,
-    sha256: verified[kind].sha256,
-    storageKey: files[kind].storageKey,
-  }));
-  const engine = verified.database.report.engine ?? environment.dbEngine;
-  const manifest: BackupManifest = {
-    version: 1,
+  const { rows, manifest, engine, totalBytes: total, verify } = describeVerifiedBackup({
     backupId,
-    createdAt: completedAt.toISOString(),
+    environment,
+    files,
+    verified,
     createdBy: actor.email,
     origin: "uploaded",
-    parentId: null,
-    database: { engine, serverVersion: verified.database.report.serverVersion, dumpTool: verified.database.report.dumpTool },
-    files: rows.map(({ kind, name, size, sha256 }) => ({ kind, name, size, sha256 })),
-  };
-  const total = rows.reduce((sum, f) => sum + f.size, 0);
-  const verify = verifySummary(files, verified);
+    completedAt,
+  });
 
   await db.transaction(async (tx) => {
     await tx.insert(backups).values({

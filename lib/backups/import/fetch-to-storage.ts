@@ -1,0 +1,243 @@
+import { Readable, Transform } from "node:stream";
+import type { TransformCallback } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+
+import { streamToStorage } from "@/lib/backups/engine/stream-to-storage";
+import type { StoredObject } from "@/lib/backups/engine/stream-to-storage";
+import type { Storage } from "@/lib/storage/types";
+
+import { redactUrl } from "./remote-url";
+
+/**
+ * An import failure the person who asked for it can act on: the remote
+ * server's answer, a name that does not resolve, a refused connection, a
+ * file too big. The message names the URL in its redacted form only.
+ */
+export class ImportError extends Error {
+  override readonly name = "ImportError";
+}
+
+export function isImportError(error: unknown): error is ImportError {
+  return error instanceof ImportError;
+}
+
+export interface FetchLimits {
+  /** Largest file accepted, by Content-Length up front and by counting as it streams. */
+  maxBytes: number;
+  /** From sending the request to the response's headers, per hop. */
+  responseTimeoutMs: number;
+  /** The longest the body may stall without a byte. */
+  idleTimeoutMs: number;
+  maxRedirects: number;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+function formatSize(bytes: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** fetch() refuses URLs with credentials in them; they travel as basic auth instead, as curl sends them. */
+function splitCredentials(url: URL): { target: URL; authorization: string | null } {
+  if (!url.username && !url.password) return { target: url, authorization: null };
+  const target = new URL(url);
+  target.username = "";
+  target.password = "";
+  const pair = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  return { target, authorization: `Basic ${Buffer.from(pair).toString("base64")}` };
+}
+
+/** Why a request never got an answer, in words; undici puts the system error in `cause`. */
+function explainFetchFailure(label: string, url: URL, error: unknown, timedOut: boolean, limits: FetchLimits): ImportError {
+  const where = redactUrl(url);
+  if (timedOut) return new ImportError(`${label} ${where}: ${url.host} did not answer within ${Math.round(limits.responseTimeoutMs / 1000)} seconds.`);
+  const cause = (error as { cause?: unknown })?.cause ?? error;
+  const code = (cause as NodeJS.ErrnoException | null)?.code;
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  switch (code) {
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EAI_NONAME":
+      return new ImportError(`${label} ${where}: the host name ${url.hostname} could not be resolved (DNS lookup failed).`);
+    case "ECONNREFUSED":
+      return new ImportError(`${label} ${where}: ${url.host} refused the connection (nothing listens there).`);
+    case "ECONNRESET":
+    case "EPIPE":
+    case "UND_ERR_SOCKET":
+      return new ImportError(`${label} ${where}: ${url.host} closed the connection before answering.`);
+    case "ETIMEDOUT":
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+    case "UND_ERR_CONNECT_TIMEOUT":
+      return new ImportError(`${label} ${where}: ${url.host} could not be reached (${code}).`);
+    default:
+      if (typeof code === "string" && /CERT|SSL|TLS/.test(code)) {
+        return new ImportError(`${label} ${where}: the TLS connection to ${url.host} failed (${detail}).`);
+      }
+      return new ImportError(`${label} ${where} could not be fetched: ${detail}.`);
+  }
+}
+
+interface OpenedResponse {
+  body: Readable;
+  /** Content-Length when the server sent one. */
+  length: number | null;
+}
+
+/**
+ * GETs `url`, following up to `maxRedirects` redirects by hand: each hop is
+ * checked to be http(s) again, and credentials go only to the origin they
+ * were given for. Anything but 2xx fails with the status in the message.
+ */
+async function openRemote(label: string, url: URL, limits: FetchLimits, signal?: AbortSignal): Promise<OpenedResponse> {
+  let current = url;
+  let credentialsOrigin = url.username || url.password ? url.origin : null;
+  for (let hop = 0; ; hop++) {
+    const { target, authorization } = splitCredentials(current);
+    const timeout = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      timeout.abort(new Error("response timeout"));
+    }, limits.responseTimeoutMs);
+    timer.unref();
+    let response: Response;
+    try {
+      response = await fetch(target, {
+        redirect: "manual",
+        headers: { ...(authorization ? { authorization } : {}), "user-agent": "Lifeboat backup import", "accept-encoding": "identity" },
+        signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal,
+      });
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw explainFetchFailure(label, current, error, timedOut, limits);
+    } finally {
+      clearTimeout(timer);
+    }
+
+    if (REDIRECTS.has(response.status)) {
+      await response.body?.cancel().catch(() => undefined);
+      const location = response.headers.get("location");
+      if (!location) throw new ImportError(`${label} ${redactUrl(current)}: the server answered HTTP ${response.status} without saying where to.`);
+      if (hop >= limits.maxRedirects) throw new ImportError(`${label} ${redactUrl(url)}: more than ${limits.maxRedirects} redirects.`);
+      const next = new URL(location, current);
+      if (next.protocol !== "http:" && next.protocol !== "https:") {
+        throw new ImportError(`${label} ${redactUrl(current)} redirects to a ${next.protocol} URL; only http and https are fetched.`);
+      }
+      // Credentials from the URL follow a redirect within their origin only, as browsers and curl do.
+      if (credentialsOrigin && next.origin === credentialsOrigin && !next.username && !next.password) {
+        next.username = current.username;
+        next.password = current.password;
+      } else if (next.origin !== credentialsOrigin) {
+        credentialsOrigin = next.username || next.password ? next.origin : null;
+      }
+      current = next;
+      continue;
+    }
+    if (!response.ok || !response.body) {
+      await response.body?.cancel().catch(() => undefined);
+      const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
+      throw new ImportError(`${label} ${redactUrl(current)}: the server answered HTTP ${status}.`);
+    }
+    const declared = response.headers.get("content-length");
+    const length = declared !== null && /^\d+$/.test(declared) ? Number(declared) : null;
+    if (length !== null && length > limits.maxBytes) {
+      await response.body.cancel().catch(() => undefined);
+      throw new ImportError(`${label} ${redactUrl(current)} is ${formatSize(length)}, more than the ${formatSize(limits.maxBytes)} an imported file may be.`);
+    }
+    return { body: Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), length };
+  }
+}
+
+/** Counts bytes against the limit and fails a body that stalls. */
+class TransferGuard extends Transform {
+  #bytes = 0;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly label: string,
+    readonly url: URL,
+    readonly limits: FetchLimits,
+  ) {
+    super();
+    this.#arm();
+  }
+
+  #arm(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.destroy(new ImportError(`${this.label} ${redactUrl(this.url)}: no data arrived for ${Math.round(this.limits.idleTimeoutMs / 1000)} seconds after ${formatSize(this.#bytes)}.`));
+    }, this.limits.idleTimeoutMs);
+    this.#timer.unref();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#bytes += chunk.length;
+    if (this.#bytes > this.limits.maxBytes) {
+      return callback(new ImportError(`${this.label} ${redactUrl(this.url)} is larger than the ${formatSize(this.limits.maxBytes)} an imported file may be.`));
+    }
+    this.#arm();
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    callback(error);
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+}
+
+/**
+ * Streams one remote file into storage under `key`, hashing it on the way:
+ * never more in memory than the streams' buffers. Network failures become
+ * ImportErrors; storage failures pass through as they are (internal).
+ */
+export async function fetchToStorage(input: {
+  storage: Storage;
+  key: string;
+  url: string;
+  /** How messages name this URL, e.g. "remote_url". */
+  label: string;
+  limits: FetchLimits;
+  onBytes?: (bytes: number) => void;
+  /** Called once the response's headers are in, with its Content-Length if any. */
+  onLength?: (bytes: number | null) => void;
+  signal?: AbortSignal;
+}): Promise<StoredObject> {
+  const url = new URL(input.url);
+  const { body, length } = await openRemote(input.label, url, input.limits, input.signal);
+  input.onLength?.(length);
+  const guard = new TransferGuard(input.label, url, input.limits);
+  let bodyError: unknown;
+  body.once("error", (error) => (bodyError ??= error));
+  try {
+    const stored = await streamToStorage({ storage: input.storage, key: input.key, source: body, transforms: [guard], onBytes: input.onBytes, signal: input.signal });
+    if (length !== null && stored.size !== length) {
+      throw new ImportError(`${input.label} ${redactUrl(url)} ended after ${formatSize(stored.size)} of the ${formatSize(length)} its server announced.`);
+    }
+    return stored;
+  } catch (error) {
+    if (input.signal?.aborted) throw input.signal.reason;
+    if (isImportError(error)) throw error;
+    if (bodyError !== undefined) {
+      const detail = bodyError instanceof Error ? ((bodyError.cause as Error | undefined)?.message ?? bodyError.message) : String(bodyError);
+      throw new ImportError(`${input.label} ${redactUrl(url)}: the download broke off after ${formatSize(guard.bytes)} (${detail}).`);
+    }
+    throw error;
+  }
+}
