@@ -42,6 +42,15 @@ describe("configuration", () => {
     expect(problemsOf({ API_RATE_LIMIT: "lots" })[0]).toMatch(/^API_RATE_LIMIT: /);
   });
 
+  it("enables the backup-key endpoint only with a BACKUP_KEY of at least 20 characters", () => {
+    expect(parseConfig({}).backupKey).toBeUndefined();
+    expect(parseConfig({ BACKUP_KEY: "" }).backupKey).toBeUndefined();
+    expect(parseConfig({ BACKUP_KEY: "k".repeat(20) }).backupKey).toBe("k".repeat(20));
+    const problems = problemsOf({ BACKUP_KEY: "k".repeat(19) });
+    expect(problems).toEqual(["BACKUP_KEY: must be at least 20 characters (or unset, which disables the backup-key endpoint)"]);
+    expect(() => parseConfig({ BACKUP_KEY: "too-short" })).toThrow(/Lifeboat's configuration is invalid:\n {2}- BACKUP_KEY: must be at least 20 characters/);
+  });
+
   it("refuses the development sign-in in front of a real database", () => {
     const problems = problemsOf({ DATABASE_URL: "postgres://db/lifeboat", AUTH_SECRET: SECRET });
     expect(problems).toHaveLength(1);

@@ -48,6 +48,8 @@ const envSchema = z.object({
   UPLOAD_PARALLEL_PARTS: z.coerce.number().int().min(1).max(64).default(4),
   UPLOAD_SESSION_TTL_HOURS: z.coerce.number().min(1).max(24 * 30).default(24),
   API_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  // The SysReptor seed's rule: no key, no backup-key endpoint; a key shorter than 20 characters is refused outright.
+  BACKUP_KEY: optionalString.pipe(z.string().min(20, "must be at least 20 characters (or unset, which disables the backup-key endpoint)").optional()),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -71,6 +73,8 @@ export interface AppConfig {
   uploads: { parallelParts: number; sessionTtlMs: number };
   /** Requests per minute each API caller (token, or signed-in person) may make to /api/v1; see lib/api/rate-limit.ts. */
   apiRateLimitPerMinute: number;
+  /** Enables `POST /api/v1/utils/backup/` (docs/backup-key.md); undefined: that endpoint is disabled. */
+  backupKey: string | undefined;
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
 }
 
@@ -151,6 +155,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     seedDemo: e.LIFEBOAT_SEED_DEMO === "auto" ? mode === "embedded" : e.LIFEBOAT_SEED_DEMO === "true",
     uploads: { parallelParts: e.UPLOAD_PARALLEL_PARTS, sessionTtlMs: e.UPLOAD_SESSION_TTL_HOURS * 60 * 60 * 1000 },
     apiRateLimitPerMinute: e.API_RATE_LIMIT,
+    backupKey: e.BACKUP_KEY,
     logLevel: e.LOG_LEVEL,
   };
 }
