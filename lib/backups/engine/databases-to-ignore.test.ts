@@ -82,7 +82,7 @@ describe("backing up every MariaDB database but the ignored ones", () => {
       mysqlRoot(`create database \`${database}\`; create table \`${database}\`.Item_ (itemId bigint primary key, note varchar(64)); insert into \`${database}\`.Item_ values (1, 'in ${database}')`);
     }
     mysqlRoot(`create user '${user}'@'127.0.0.1' identified by '${password}'; grant all on \`${keep}\`.* to '${user}'@'127.0.0.1'; grant all on \`${skip}\`.* to '${user}'@'127.0.0.1'`);
-    [uat] = await handle.db
+    const [updated] = await handle.db
       .update(environments)
       .set({
         dbEngine: "mysql",
@@ -96,6 +96,7 @@ describe("backing up every MariaDB database but the ignored ones", () => {
       })
       .where(eq(environments.name, "uat"))
       .returning();
+    uat = updated!;
   });
 
   afterAll(async () => {
