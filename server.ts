@@ -18,6 +18,10 @@ import { closeDatabase, getDatabaseHandle } from "@/lib/db/client";
 import { migrateDatabase } from "@/lib/db/migrate";
 import { seedDemoBackups } from "@/lib/backups/demo/seed-demo-backups";
 import { CREATE_BACKUP_QUEUE, createBackupJobHandler } from "@/lib/backups/engine";
+import { createImportJobHandler, IMPORT_QUEUE } from "@/lib/backups/import";
+import { createRestoreJobHandler, RESTORE_QUEUE } from "@/lib/backups/restore";
+import { startRetention } from "@/lib/backups/retention";
+import { startBackupScheduler } from "@/lib/backups/schedule";
 import { seedDemoProject } from "@/lib/db/seed";
 import { createNodeRouter } from "@/lib/http/node-router";
 import { NODE_ROUTES } from "@/lib/http/node-routes";
@@ -74,10 +78,18 @@ async function main() {
   }
 
   const stopUploadMaintenance = startUploadMaintenance({ db: () => handle.db, storage: getStorage });
-  // Backups run on the durable job queue (lib/jobs): any instance may claim a job, exactly one does.
-  const jobHandlers = { [CREATE_BACKUP_QUEUE]: createBackupJobHandler({ db: handle.db, storage: getStorage() }) };
+  // Backups, restores and imports run on the durable job queue (lib/jobs): any instance may claim a job, exactly one does.
+  const engineDeps = { db: handle.db, storage: getStorage() };
+  const jobHandlers = {
+    [CREATE_BACKUP_QUEUE]: createBackupJobHandler(engineDeps),
+    [RESTORE_QUEUE]: createRestoreJobHandler(engineDeps),
+    [IMPORT_QUEUE]: createImportJobHandler(engineDeps),
+  };
   const stopJobWorker = startJobWorker({ db: handle.db, handlers: jobHandlers, concurrency: 2, pollMs: 1000 });
   const stopJobSweeper = startJobSweeper({ db: handle.db, handlers: jobHandlers });
+  // Every instance runs these; the database decides which one acts (see each module).
+  const stopScheduler = startBackupScheduler({ db: handle.db });
+  const stopRetention = startRetention(engineDeps);
 
   const app = next({ dev, dir: process.cwd(), hostname: config.host, port: config.port });
   await app.prepare();
@@ -110,6 +122,8 @@ async function main() {
     server.close();
     server.closeIdleConnections();
     stopJobSweeper();
+    stopScheduler();
+    stopRetention();
     // Let running backups finish, within a typical orchestrator's grace period; an unfinished one is swept and retried.
     await Promise.race([stopJobWorker(), new Promise((resolve) => setTimeout(resolve, 25_000))]);
     await Promise.allSettled([devSignIn?.close(), app.close()]);

@@ -9,19 +9,43 @@ import type { BackupJson } from "@/lib/backups/serialize";
 import { FILE_LABELS } from "@/lib/backups/serialize";
 import { formatBytes } from "@/lib/format";
 
+import { RestoreDialogContent } from "./restore-dialog";
+import type { RestoreTarget } from "./restore-dialog";
+
 /**
  * The ⋮ menu of one backup. Download opens the list of the backup's two
  * files (as in the Liferay console): Database (.gz) and Liferay (.tgz), each
  * with its size and SHA-256 so a person can check what they saved.
+ * Restore… (administrators) restores it into this or another environment.
  */
-export function BackupActionsMenu({ backup, canDownload }: { backup: BackupJson; canDownload: boolean }) {
+export function BackupActionsMenu({
+  backup,
+  canDownload,
+  projectId,
+  environment,
+  restoreTargets,
+}: {
+  backup: BackupJson;
+  canDownload: boolean;
+  projectId: string;
+  environment: string;
+  restoreTargets: RestoreTarget[];
+}) {
   const [announcement, setAnnouncement] = useState("");
-  const [downloadOpen, setDownloadOpen] = useState(false);
+  const [openDialog, setOpenDialog] = useState<"download" | "restore" | null>(null);
   const triggerRef = useRef<HTMLButtonElement>(null);
-  // The dialog opens once the menu has finished closing: opened any earlier,
+  // A dialog opens once the menu has finished closing: opened any earlier,
   // the menu's focus handling would pull focus back out of it.
-  const openingDialog = useRef(false);
-  const downloadable = canDownload && backup.status === "completed" && backup.files.length > 0;
+  const openingDialog = useRef<"download" | "restore" | null>(null);
+  const usable = backup.status === "completed" && backup.files.length > 0;
+  const downloadable = canDownload && usable;
+  // Restoring reads the backup's files, so it needs the right to download them too (production backups).
+  const restorable = downloadable && restoreTargets.length > 0;
+  const returnFocus = (event: Event) => {
+    // The dialog was opened from a menu that is gone by now: return focus to the ⋮ button.
+    event.preventDefault();
+    triggerRef.current?.focus();
+  };
 
   async function copyId() {
     try {
@@ -45,18 +69,27 @@ export function BackupActionsMenu({ backup, canDownload }: { backup: BackupJson;
         <DropdownMenuContent
           onCloseAutoFocus={(event) => {
             if (!openingDialog.current) return;
-            openingDialog.current = false;
             event.preventDefault();
-            setDownloadOpen(true);
+            setOpenDialog(openingDialog.current);
+            openingDialog.current = null;
           }}
         >
           {downloadable && (
             <DropdownMenuItem
               onSelect={() => {
-                openingDialog.current = true;
+                openingDialog.current = "download";
               }}
             >
               Download
+            </DropdownMenuItem>
+          )}
+          {restorable && (
+            <DropdownMenuItem
+              onSelect={() => {
+                openingDialog.current = "restore";
+              }}
+            >
+              Restore…
             </DropdownMenuItem>
           )}
           <DropdownMenuItem onSelect={() => void copyId()}>Copy ID</DropdownMenuItem>
@@ -64,16 +97,8 @@ export function BackupActionsMenu({ backup, canDownload }: { backup: BackupJson;
       </DropdownMenu>
 
       {downloadable && (
-        <Dialog open={downloadOpen} onOpenChange={setDownloadOpen}>
-          <DialogContent
-            title="Download backup"
-            description={<span className="font-mono">{backup.id}</span>}
-            onCloseAutoFocus={(event) => {
-              // The dialog was opened from a menu that is gone by now: return focus to the ⋮ button.
-              event.preventDefault();
-              triggerRef.current?.focus();
-            }}
-          >
+        <Dialog open={openDialog === "download"} onOpenChange={(open) => setOpenDialog(open ? "download" : null)}>
+          <DialogContent title="Download backup" description={<span className="font-mono">{backup.id}</span>} onCloseAutoFocus={returnFocus}>
             <p className="text-sm text-slate-600">Together, these two files are the environment backup.</p>
             <ul className="mt-4 space-y-3" aria-label="Files">
               {backup.files.map((file) => (
@@ -92,6 +117,13 @@ export function BackupActionsMenu({ backup, canDownload }: { backup: BackupJson;
               ))}
             </ul>
           </DialogContent>
+        </Dialog>
+      )}
+      {restorable && (
+        <Dialog open={openDialog === "restore"} onOpenChange={(open) => setOpenDialog(open ? "restore" : null)}>
+          {openDialog === "restore" && (
+            <RestoreDialogContent backup={backup} projectId={projectId} targets={restoreTargets} defaultTarget={environment} onCloseAutoFocus={returnFocus} />
+          )}
         </Dialog>
       )}
       <span role="status" aria-live="polite" className="sr-only">

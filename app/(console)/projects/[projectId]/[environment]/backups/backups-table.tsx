@@ -11,6 +11,7 @@ import type { BackupJson } from "@/lib/backups/serialize";
 import { formatBytes, formatDateTime } from "@/lib/format";
 
 import { BackupActionsMenu } from "./backup-actions-menu";
+import type { RestoreTarget } from "./restore-dialog";
 
 const STATUSES = ["queued", "running", "completed", "failed"] as const;
 const ORIGINS = ["scheduled", "manual", "uploaded", "imported"] as const;
@@ -82,7 +83,7 @@ function FilterSelect({ label, value, options, onChange }: { label: string; valu
   );
 }
 
-export function BackupsTable({ projectId, environment }: { projectId: string; environment: string }) {
+export function BackupsTable({ projectId, environment, restoreTargets }: { projectId: string; environment: string; restoreTargets: RestoreTarget[] }) {
   const [filters, setFilters] = useState<BackupFilters>({});
   const query = useBackupsQuery(projectId, environment, filters);
   const backups = query.data?.pages.flatMap((page) => page.response) ?? [];
@@ -143,7 +144,13 @@ export function BackupsTable({ projectId, environment }: { projectId: string; en
                   <td className="whitespace-nowrap px-4 py-3 text-right">{formatBytes(fileSize(backup, "volume"))}</td>
                   <td className="px-4 py-3"><StatusCell backup={backup} /></td>
                   <td className="px-4 py-3 text-right">
-                    <BackupActionsMenu backup={backup} canDownload={permissions?.download ?? false} />
+                    <BackupActionsMenu
+                      backup={backup}
+                      canDownload={permissions?.download ?? false}
+                      projectId={projectId}
+                      environment={environment}
+                      restoreTargets={restoreTargets}
+                    />
                   </td>
                 </tr>
               ))}

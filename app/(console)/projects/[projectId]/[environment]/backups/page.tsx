@@ -4,12 +4,13 @@ import { notFound } from "next/navigation";
 import Link from "next/link";
 
 import { buttonClasses } from "@/components/ui/button";
-import { canCreateBackup, canDownloadBackup, canUploadBackup } from "@/lib/auth/permissions";
-import { findVisibleEnvironment, requirePageActor } from "@/lib/auth/session";
+import { canCreateBackup, canDownloadBackup, canRestoreBackup, canUploadBackup } from "@/lib/auth/permissions";
+import { findVisibleEnvironment, listVisibleEnvironments, requirePageActor } from "@/lib/auth/session";
 
 import { EnvironmentHeader } from "../environment-header";
 import { BackupsTable } from "./backups-table";
 import { CreateBackupButton } from "./create-backup-button";
+import { RestoresPanel } from "./restores-panel";
 
 type Params = { projectId: string; environment: string };
 
@@ -23,6 +24,10 @@ export default async function BackupsPage({ params }: { params: Promise<Params> 
   const actor = await requirePageActor();
   const environment = await findVisibleEnvironment(actor, projectId, name);
   if (!environment) notFound();
+  // Where this person may restore a backup of this environment to: the project's environments they administer.
+  const restoreTargets = (await listVisibleEnvironments(actor))
+    .filter((env) => env.projectId === projectId && canRestoreBackup(actor, env))
+    .map((env) => ({ name: env.name, displayName: env.displayName, isProduction: env.isProduction }));
 
   return (
     <div className="space-y-6">
@@ -42,7 +47,8 @@ export default async function BackupsPage({ params }: { params: Promise<Params> 
           Only production environment administrators can download backups of {projectId}-{environment.name}.
         </p>
       )}
-      <BackupsTable projectId={projectId} environment={environment.name} />
+      <RestoresPanel projectId={projectId} environment={environment.name} />
+      <BackupsTable projectId={projectId} environment={environment.name} restoreTargets={restoreTargets} />
     </div>
   );
 }
