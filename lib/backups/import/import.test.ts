@@ -71,6 +71,8 @@ async function startFileServer(files: { database: Buffer; volume: Buffer }) {
         Readable.from([body.subarray(0, 100), body.subarray(100)]).pipe(res);
         return;
       }
+      case "/silent/database.gz":
+        return; // never answers: the client must give up waiting for the headers
       case "/plain/database.gz":
         return send(Buffer.from("-- this is a plain SQL file, never gzip'd\nCREATE TABLE t (id int);\n".repeat(50)));
       case "/huge/database.gz":
@@ -291,6 +293,23 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
       expect(await objectsUnder(storage, `backups/${backup.id}/`)).toEqual([]);
     }
     expect(await getEnvironmentLock(handle.db, { environmentId: environment.id })).toBeUndefined();
+  });
+
+  it("gives up on a server that never answers, and on a body that stalls", async () => {
+    const saved = deps.limits;
+    deps.limits = { responseTimeoutMs: 1500, idleTimeoutMs: 1500 };
+    try {
+      const silent = await importAndRun(`${web.base}/silent/database.gz`, `${web.base}/files/volume.tgz`);
+      expect(silent.statusReason).toBe(`remote_url ${web.base}/silent/database.gz: 127.0.0.1:${new URL(web.base).port} did not answer within 2 seconds.`);
+      const stalled = await importAndRun(`${web.base}/huge/database.gz`, `${web.base}/files/volume.tgz`);
+      expect(stalled.statusReason).toBe(`remote_url ${web.base}/huge/database.gz: no data arrived for 2 seconds after 1.0 KiB.`);
+      for (const backup of [silent, stalled]) {
+        expect(backup.status).toBe("failed");
+        expect(await objectsUnder(storage, `backups/${backup.id}/`)).toEqual([]);
+      }
+    } finally {
+      deps.limits = saved;
+    }
   });
 
   it("refuses members (403), non-http URLs (400) and a busy environment (409)", async () => {
