@@ -92,7 +92,9 @@ export function SettingsForm({ settings }: { settings: EnvironmentSettingsJson }
         <Field label="Port">
           {(id) => <input id={id} name="dbPort" type="number" min={1} max={65535} defaultValue={settings.dbPort ?? ""} className={INPUT} />}
         </Field>
-        <Field label="Database name">{(id) => <input id={id} name="dbName" defaultValue={settings.dbName ?? ""} className={INPUT} />}</Field>
+        <Field label="Database name" hint="For MySQL / MariaDB, * backs up every database on the server except the system ones and the databases to ignore.">
+          {(id, hintId) => <input id={id} name="dbName" defaultValue={settings.dbName ?? ""} aria-describedby={hintId} className={INPUT} />}
+        </Field>
         <Field label="User">{(id) => <input id={id} name="dbUser" defaultValue={settings.dbUser ?? ""} autoComplete="off" className={INPUT} />}</Field>
         <Field label="Password" hint={settings.hasPassword ? "A password is stored (encrypted). Leave empty to keep it." : "Stored encrypted; never shown again."}>
           {(id, hintId) => (
@@ -130,7 +132,7 @@ export function SettingsForm({ settings }: { settings: EnvironmentSettingsJson }
         <Field label="Excluded tables" hint="Separated by commas or spaces.">
           {(id, hintId) => <input id={id} name="excludedTables" defaultValue={settings.excludedTables.join(", ")} aria-describedby={hintId} className={INPUT} />}
         </Field>
-        <Field label="Databases to ignore" hint="Separated by commas or spaces.">
+        <Field label="Databases to ignore" hint="Separated by commas or spaces. Used with database name * on MySQL / MariaDB (LCP_DUMP_DATABASES_TO_IGNORE).">
           {(id, hintId) => (
             <input id={id} name="databasesToIgnore" defaultValue={settings.databasesToIgnore.join(", ")} aria-describedby={hintId} className={INPUT} />
           )}
