@@ -1,3 +1,4 @@
+import { serveBackupKeyDownload } from "@/lib/backup-key";
 import { serveBackupDownload } from "@/lib/downloads/node-handler";
 import { serveLiferayUpload } from "@/lib/liferay/upload-handler";
 import { serveUploadPart } from "@/lib/uploads/node-handler";
@@ -14,6 +15,8 @@ export const NODE_ROUTES: readonly NodeRoute[] = [
   },
   // The Liferay backup service's upload API, verbatim: multipart database + volume, streamed into storage.
   { methods: ["POST"], pattern: /^\/backup\/upload$/, handler: serveLiferayUpload },
+  // SysReptor's backup endpoint, verbatim (with or without the trailing slash, so curl without -L works).
+  { methods: ["POST"], pattern: /^\/api\/v1\/utils\/backup\/?$/, handler: serveBackupKeyDownload },
   // One part of an Upload Backup file, streamed into storage (lib/uploads/node-handler.ts).
   {
     methods: ["PUT"],
