@@ -7,7 +7,7 @@ import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { gunzipSync, gzipSync } from "node:zlib";
 
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { x as untar } from "tar";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
@@ -112,7 +112,10 @@ describe("lifeboat CLI against the real server", () => {
     await writeFile(path.join(doclib, "10101", "readme.txt"), "hello from the document library\n");
     await writeFile(path.join(doclib, "empty.bin"), Buffer.alloc(0));
 
-    // A real pg_dump of the test database the server runs on.
+    // A real pg_dump of the test database the server runs on, with a table of data so the file spans many chunks.
+    await api.handle.db.execute(
+      sql.raw("create table portal_data as select i as id, md5(i::text) || md5((i * 7)::text) as body from generate_series(1, 40000) as i"),
+    );
     databaseGz = gzipSync(execFileSync("pg_dump", ["--no-owner", api.handle.url!], { maxBuffer: 256 * MiB }));
     databaseFile = path.join(work, "database.gz");
     await writeFile(databaseFile, databaseGz);
@@ -227,7 +230,7 @@ describe("lifeboat CLI against the real server", () => {
   it("resumes an interrupted upload: only the parts the server lacks are sent again", async () => {
     // Another dump, so this is a new upload rather than the finished one above.
     const otherDump = path.join(work, "other.gz");
-    await writeFile(otherDump, gzipSync(Buffer.concat([await readFile(databaseFile).then((b) => gunzipSync(b)), Buffer.from("\n-- again\n")])));
+    await writeFile(otherDump, gzipSync(Buffer.concat([gunzipSync(databaseGz), Buffer.from("\n-- again\n")])));
     const controller = new AbortController();
     let puts = 0;
     api.intercept = (req) => {
@@ -248,6 +251,42 @@ describe("lifeboat CLI against the real server", () => {
     expect(result.sent_parts).toEqual({ database: [], volume: [1, 2] });
     expect(result.backup_id).not.toBe(backupId);
   }, 180_000);
+
+  it("retries a chunk and a part the server failed with 503, and still gets every byte right", async () => {
+    let failedRange = false;
+    let failedPart = false;
+    api.intercept = (req, res) => {
+      const failRange = !failedRange && req.method === "GET" && req.headers.range && req.url?.startsWith("/backup/download/database/");
+      const failPart = !failedPart && req.method === "PUT";
+      if (!failRange && !failPart) return false;
+      if (failRange) failedRange = true;
+      else failedPart = true;
+      req.resume();
+      res.writeHead(503, { "content-type": "application/json", connection: "close" });
+      res.end(JSON.stringify({ error: { code: "unavailable", message: "Storage is briefly unavailable." } }));
+      return true;
+    };
+    try {
+      const out = path.join(work, "retry");
+      const down = await run(["backup", "download", "--backupId", backupId, "--database", "--chunk-size", "64KiB", "-o", out, "--no-progress"]);
+      expect(down.code).toBe(0);
+      expect(down.stderr).toMatch(/^Retrying bytes 0-65535 of database\.gz: Storage is briefly unavailable\.\n$/);
+      expect(await fileDigest(path.join(out, "database.gz"))).toBe(digest(databaseGz));
+
+      const smallDoclib = path.join(work, "small-doclib");
+      await mkdir(path.join(smallDoclib, "a"), { recursive: true });
+      await writeFile(path.join(smallDoclib, "a", "b.txt"), "small\n");
+      const smallDump = path.join(work, "small.gz");
+      await writeFile(smallDump, gzipSync(Buffer.concat([gunzipSync(databaseGz), Buffer.from("\n-- small\n")])));
+      const up = await run(["backup", "upload", "-p", "acme", "-e", "uat", "--doclib", smallDoclib, "--database", smallDump, "--no-progress", "--json"]);
+      expect(up.stderr).toMatch(/Retrying part 1 of (small\.gz|volume\.tgz): Storage is briefly unavailable\./);
+      expect(up.code).toBe(0);
+      expect((JSON.parse(up.stdout) as { sent_parts: unknown }).sent_parts).toEqual({ database: [1], volume: [1] });
+    } finally {
+      api.intercept = null;
+    }
+    expect(failedRange && failedPart).toBe(true);
+  }, 60_000);
 
   it("exits 3 on a wrong token, 4 on an unknown backup, 2 on usage errors — one line on stderr each", async () => {
     const wrong = await run(["backup", "list", "-p", "acme", "-e", "uat"], { env: { LIFEBOAT_TOKEN: `lbt_${"A".repeat(43)}` } });
@@ -275,7 +314,7 @@ describe("lifeboat CLI against the real server", () => {
     expect(missingFlag.code).toBe(EXIT.usage);
     expect(missingFlag.stderr).toMatch(/^lifeboat: required option '-e, --environment <environment>' not specified/);
 
-    // A member may see but not download production backups, nor upload anywhere.
+    // A member may see but not upload anywhere.
     const member = await run(["backup", "upload", "-p", "acme", "-e", "uat", "--doclib", doclib, "--database", databaseFile], { env: { LIFEBOAT_TOKEN: api.memberToken } });
     expect(member.code).toBe(EXIT.auth);
   }, 60_000);

@@ -177,8 +177,16 @@ export async function download(
       io,
       flags,
       async (http) => {
-        const { body } = await http.json<{ response: BackupJson }>("GET", `/api/v1/backups/${encodeURIComponent(flags.backupId)}`, undefined, { signal: io.signal });
+        const { body } = await http.json<{ response: BackupJson; permissions?: { download?: boolean } }>(
+          "GET",
+          `/api/v1/backups/${encodeURIComponent(flags.backupId)}`,
+          undefined,
+          { signal: io.signal },
+        );
         const backup = body.response;
+        if (body.permissions?.download === false) {
+          throw new CliError(`You may see backup ${backup.id} but not download it: only administrators of ${backup.project}-${backup.environment} can.`, EXIT.auth);
+        }
         if (backup.status !== "completed") {
           throw new CliError(`Backup ${backup.id} is ${backup.status}; only completed backups can be downloaded.`, EXIT.conflict);
         }
