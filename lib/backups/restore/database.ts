@@ -4,7 +4,7 @@ import { pipeline } from "node:stream/promises";
 
 import postgres from "postgres";
 
-import { usefulStderrLine } from "@/lib/backups/engine/dump";
+import { runTool, usefulStderrLine } from "@/lib/backups/engine/dump";
 import type { DumpEngine, ToolCommand } from "@/lib/backups/engine/dump";
 import { BackupError, isBackupError } from "@/lib/backups/engine/errors";
 import { explainGzipError, gunzip } from "@/lib/backups/verify/gzip";
@@ -14,6 +14,7 @@ import type { Environment } from "@/lib/db/schema";
 import { environmentLabel } from "@/lib/uploads/access";
 import { ChecksumMismatchError } from "@/lib/uploads/digest";
 
+import { MysqlGuard, PsqlGuard } from "./client-guard";
 import { mysqlDatabaseEditor, postgresOwnerEditor, quoteMysqlIdentifier, SqlLineTransform } from "./sql-lines";
 
 /*
@@ -165,8 +166,8 @@ const PIPE_CODES = new Set(["EPIPE", "ERR_STREAM_DESTROYED", "ERR_STREAM_PREMATU
  * storage) kills it first, so a partial dump is never committed — and even
  * then it would be the staging database only.
  */
-async function streamInto(loader: RunningLoader, input: LoadInput, editor: SqlLineTransform): Promise<void> {
-  const piped = pipeline([input.source, ...input.transforms, gunzip(), editor, loader.stdin], { signal: input.signal }).catch((error: unknown) => {
+async function streamInto(loader: RunningLoader, input: LoadInput, edits: Transform[]): Promise<void> {
+  const piped = pipeline([input.source, ...input.transforms, gunzip(), ...edits, loader.stdin], { signal: input.signal }).catch((error: unknown) => {
     loader.kill();
     throw error;
   });
@@ -299,7 +300,7 @@ class PostgresRestorer implements DatabaseRestorer {
     if (this.target.port) args.push("--port", String(this.target.port));
     const env: Record<string, string> = { PGCONNECT_TIMEOUT: "15", PGOPTIONS: "-c client_min_messages=warning" };
     if (this.target.password) env.PGPASSWORD = this.target.password;
-    await streamInto(runLoader({ tool: "psql", args, env }, this.toolEnv), input, new SqlLineTransform(postgresOwnerEditor()));
+    await streamInto(runLoader({ tool: "psql", args, env }, this.toolEnv), input, [new SqlLineTransform(postgresOwnerEditor()), new PsqlGuard()]);
   }
 
   /**
@@ -365,6 +366,32 @@ class PostgresRestorer implements DatabaseRestorer {
 // stored routines and events belong to a database and cannot move at all.
 // A Liferay schema has none of them; a restore whose dump or target has any
 // is refused before anything is swapped, rather than losing them silently.
+
+const sandboxFlags = new Map<string, Promise<string[]>>();
+
+/**
+ * The client's own switch against shell and file commands, where it has
+ * one: MariaDB's --sandbox (10.5.25+), MySQL's --system-command=OFF
+ * (8.0.40+). MysqlGuard refuses such commands anyway; this also holds if a
+ * dump found a way past the guard's reading of quotes (NO_BACKSLASH_ESCAPES).
+ */
+function mysqlSandboxFlags(toolEnv: NodeJS.ProcessEnv): Promise<string[]> {
+  const key = toolEnv.PATH ?? "";
+  let flags = sandboxFlags.get(key);
+  if (!flags) {
+    const accepts = (flag: string) => {
+      const run = runTool({ tool: "mysql", args: [flag, "--version"], env: {} }, toolEnv);
+      run.stdout.resume();
+      return run.exited.then(
+        () => true,
+        () => false,
+      );
+    };
+    flags = (async () => ((await accepts("--sandbox")) ? ["--sandbox"] : (await accepts("--system-command=OFF")) ? ["--system-command=OFF"] : []))();
+    sandboxFlags.set(key, flags);
+  }
+  return flags;
+}
 
 function mysqlLiteral(value: string): string {
   return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
@@ -449,8 +476,8 @@ class MysqlRestorer implements DatabaseRestorer {
     const options = cs && collation ? ` character set ${cs} collate ${collation}` : "";
     await this.#query(`drop database if exists ${quoteMysqlIdentifier(staging)}; create database ${quoteMysqlIdentifier(staging)}${options};`, `Could not create the staging database ${staging}`);
     // The staging database is also the default one, for a dump made without --databases (no USE of its own).
-    const loader = runLoader(this.#command(["--batch", "--max-allowed-packet=1G", staging]), this.toolEnv);
-    await streamInto(loader, input, new SqlLineTransform(mysqlDatabaseEditor(staging)));
+    const loader = runLoader(this.#command(["--batch", "--max-allowed-packet=1G", ...(await mysqlSandboxFlags(this.toolEnv)), staging]), this.toolEnv);
+    await streamInto(loader, input, [new SqlLineTransform(mysqlDatabaseEditor(staging)), new MysqlGuard(quoteMysqlIdentifier(staging))]);
   }
 
   /** One RENAME TABLE moves every live table aside and every restored one in: atomic, as MySQL documents it. */

@@ -396,6 +396,23 @@ describe("restore engine", () => {
     expect(postgresDatabases(`${pgDev}_lb%`)).toEqual([]);
   });
 
+  it("never runs client commands a dump carries (psql \\!, mysql system): the restore fails and nothing runs", async () => {
+    const marker = path.join(root, "pwned");
+    const dev = await pgEnv("dev", pgDev, volumes().dev);
+    const pgBackup = await backupOf(dev);
+    await replaceFile(pgBackup, "database", gz(`create table fine (id int);\nselect 1; \\! touch ${marker}\n`));
+    const pgFailed = await restore(pgBackup);
+    expect(pgFailed.statusReason).toMatch(/^database\.gz contains the psql client command "\\\\! touch /);
+    const myEnvironment = await myEnv("dev", myDev, volumes().dev);
+    const myBackup = await backupOf(myEnvironment);
+    await replaceFile(myBackup, "database", gz(`create table fine (id int);\nsystem touch ${marker}\n`));
+    const myFailed = await restore(myBackup);
+    expect(myFailed.statusReason).toMatch(/^database\.gz contains the mysql client command "system touch /);
+    expect(await exists(marker)).toBe(false);
+    expect(postgresDatabases(`${pgDev}_lb%`)).toEqual([]);
+    expect(mysqlDatabases(`${myDev}_lb%`)).toEqual([]);
+  });
+
   it("a volume.tgz with a ../ entry fails, writes nothing outside, and leaves the folder and database unchanged", async () => {
     const dev = await pgEnv("dev", pgDev, volumes().dev);
     const backupId = await backupOf(dev);

@@ -3,6 +3,7 @@ import { text } from "node:stream/consumers";
 
 import { describe, expect, it } from "vitest";
 
+import { MysqlGuard, PsqlGuard } from "./client-guard";
 import { databaseNames } from "./database";
 import { mysqlDatabaseEditor, postgresOwnerEditor, SqlLineTransform } from "./sql-lines";
 import type { LineEditor } from "./sql-lines";
@@ -106,5 +107,79 @@ describe("volume entries", () => {
     expect(ok("document_library/x", "SymbolicLink", "/etc")).toMatch(/absolute path/);
     expect(ok("document_library/x", "Link", "etc/passwd")).toMatch(/hard link/);
     expect(ok("document_library/dev", "CharacterDevice")).toMatch(/CharacterDevice/);
+  });
+});
+
+describe("client command guards", () => {
+  async function through(guard: () => import("node:stream").Transform, input: string, size: number): Promise<string> {
+    const bytes = Buffer.from(input);
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+    return text(Readable.from(chunks).pipe(guard()));
+  }
+  const sizes = [1, 2, 5, 13, 1 << 20];
+
+  it("passes pg_dump's own output untouched: \\restrict, COPY rows with backslashes, dollar quotes, E'' strings", async () => {
+    const dump = [
+      "\\restrict abcDEF123",
+      "SET standard_conforming_strings = on;",
+      "CREATE FUNCTION public.f() RETURNS text LANGUAGE sql AS $_$ select 'it''s \\ fine' $_$;",
+      "CREATE TABLE public.\"We\"\"ird\" (id int, note text DEFAULT E'a\\'b\\\\');",
+      "/* block /* nested */ \\! not a command */",
+      "-- comment with \\! in it",
+      "COPY public.t (id, note) FROM stdin;",
+      "1\t\\N",
+      "2\tback\\\\slash\\ttab \\! not a command in data",
+      "\\.",
+      "SELECT $$ multi",
+      "\\! inside dollar quotes $$;",
+      "\\unrestrict abcDEF123",
+      "",
+    ].join("\n");
+    for (const size of sizes) expect(await through(() => new PsqlGuard(), dump, size)).toBe(dump);
+  });
+
+  it("refuses psql commands outside quotes, wherever they hide", async () => {
+    const attacks = [
+      "SELECT 1; \\! touch /tmp/pwned\n",
+      "\\connect other\n",
+      "SELECT 'a' \\g /tmp/out\n",
+      "COPY t FROM stdin;\n1\n\\.\n\\! after the data\n",
+      "SELECT 1;\n  \\restrict not-at-line-start-is-fine-but-this-is-indented\n",
+    ];
+    for (const attack of attacks) {
+      for (const size of [1, 7, 1 << 20]) {
+        await expect(through(() => new PsqlGuard(), attack, size)).rejects.toThrow(/psql client command "\\\\/);
+      }
+    }
+    await expect(through(() => new PsqlGuard(), "SELECT 'C:\\path';\n", 4)).rejects.toThrow(/standard_conforming_strings/);
+  });
+
+  it("passes mysqldump's output untouched and refuses mysql client commands", async () => {
+    const dump = [
+      "/*M!999999\\- enable the sandbox mode */ ",
+      "/*!40101 SET NAMES utf8mb4 */;",
+      "USE `lportal_lbstage_1`;",
+      "INSERT INTO `User_` VALUES (1,'it\\'s \\\\ \\0 fine','x\"y'),(2,\"d\\\"q\",NULL);",
+      "/* plain comment \\! not run */",
+      "-- comment \\! not run",
+      "# comment \\! not run",
+      "DELIMITER ;;",
+      "",
+    ].join("\n");
+    for (const size of sizes) expect(await through(() => new MysqlGuard("`lportal_lbstage_1`"), dump, size)).toBe(dump);
+    const attacks = [
+      "system touch /tmp/pwned\n",
+      "SELECT 1; \\! touch /tmp/pwned\n",
+      "SELECT 2 /*! , 5 \\! touch /tmp/pwned */;\n",
+      "source /etc/passwd\n",
+      "USE `lportal`;\n",
+      "use lportal\n",
+    ];
+    for (const attack of attacks) {
+      for (const size of [1, 3, 1 << 20]) {
+        await expect(through(() => new MysqlGuard("`lportal_lbstage_1`"), attack, size)).rejects.toThrow(/mysql client command/);
+      }
+    }
   });
 });
