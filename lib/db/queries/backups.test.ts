@@ -7,7 +7,7 @@ import { backups } from "../schema";
 import type { NewBackup } from "../schema";
 import { seedDemoProject } from "../seed";
 import { createTestDatabase, DATABASE_KINDS } from "../testing";
-import { decodeBackupCursor, encodeBackupCursor, getBackup, listBackups } from "./backups";
+import { countBackups, decodeBackupCursor, encodeBackupCursor, getBackup, listBackups } from "./backups";
 import { getEnvironment } from "./projects";
 
 describe.each(DATABASE_KINDS)("backup listing on %s", (kind) => {
@@ -91,6 +91,24 @@ describe.each(DATABASE_KINDS)("backup listing on %s", (kind) => {
     expect(backup?.environment.name).toBe("prd");
     expect(backup?.files).toEqual([]);
     expect(await getBackup(handle.db, { id: "acme-nosuchbackupxx-202601010000" })).toBeUndefined();
+  });
+
+  it("counts for page numbers, pages by offset, filters by db_type, and places a cursor", async () => {
+    const total = (await handle.db.select().from(backups)).length;
+    expect(await countBackups(handle.db, { environmentId })).toBe(total);
+    expect(await countBackups(handle.db, { environmentId, status: "failed" })).toBe(8);
+
+    const everything = await walk(100);
+    const third = await listBackups(handle.db, { environmentId, limit: 10, offset: 20 });
+    expect(third.items.map((b) => b.id)).toEqual(everything.slice(20, 30));
+    expect(third.nextCursor?.id).toBe(everything[29]);
+    // Where that cursor starts: after 30 backups, so on page 4 of 10.
+    expect(await countBackups(handle.db, { environmentId, through: third.nextCursor! })).toBe(30);
+
+    await handle.db.insert(backups).values([backupAt(20_000, { dbEngine: "mysql" }), backupAt(20_001, { dbEngine: "postgresql" })]);
+    const mysql = await listBackups(handle.db, { environmentId, limit: 10, dbType: "mysql" });
+    expect(mysql.items.map((b) => b.dbEngine)).toEqual(["mysql"]);
+    expect(await countBackups(handle.db, { environmentId, dbType: "postgresql" })).toBe(1);
   });
 
   it("rejects a forged cursor", () => {
