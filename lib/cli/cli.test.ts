@@ -12,7 +12,7 @@ import { x as untar } from "tar";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
 import { getBackup } from "@/lib/db/queries/backups";
-import { environments } from "@/lib/db/schema";
+import { backups, environmentLocks, environments, jobs, restores } from "@/lib/db/schema";
 
 import type { ApiServer } from "./testing/api-server";
 import type { ResumeState } from "./download";
@@ -63,6 +63,16 @@ async function tree(dir: string, prefix = ""): Promise<Map<string, string>> {
     } else out.set(rel, await fileDigest(full));
   }
   return out;
+}
+
+/** Polls a query until it returns something: the CLI runs concurrently and creates the row when it gets there. */
+async function until<T>(probe: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 400; i++) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error("gave up waiting");
 }
 
 function rangesOf(api: ApiServer, from: number, kind: "database" | "volume"): string[] {
@@ -367,6 +377,56 @@ describe("lifeboat CLI against the real server", () => {
 
     const busy = await run(["backup", "create", "-p", "acme", "-e", "dev"]);
     expect(busy.code).toBe(EXIT.conflict);
+  });
+
+  it("follows a created backup with --wait until it completes, and exits 7 with the reason when one fails", async () => {
+    // No worker runs in this test: the test plays the worker by moving the rows along while the CLI polls.
+    const dev = await api.environment("dev");
+    await api.handle.db.update(backups).set({ status: "failed", statusReason: "cleared by the test" }).where(eq(backups.environmentId, dev.id));
+    await api.handle.db.delete(environmentLocks).where(eq(environmentLocks.environmentId, dev.id));
+    await api.handle.db.delete(jobs);
+
+    const waiting = run(["backup", "create", "-p", "acme", "-e", "dev", "--wait", "--json"]);
+    const queued = await until(async () => (await api.handle.db.select().from(backups).where(eq(backups.status, "queued")))[0]);
+    await api.handle.db.update(backups).set({ status: "running", progressBytes: 10, totalBytes: 100 }).where(eq(backups.id, queued.id));
+    await api.handle.db.update(backups).set({ status: "failed", statusReason: "pg_dump exited with code 1: connection refused" }).where(eq(backups.id, queued.id));
+    const failed = await waiting;
+    expect(failed.code).toBe(EXIT.remoteFailed);
+    expect(failed.stderr).toMatch(new RegExp(`lifeboat: Backup ${queued.id} failed: pg_dump exited with code 1: connection refused\\n$`));
+    expect(failed.stdout).toBe("");
+  });
+
+  it("requests a restore (202, prints its ID), follows it with --wait, and passes the server's refusals on", async () => {
+    const unconfigured = await run(["backup", "restore", "--backupId", backupId, "-e", "prd"]);
+    expect(unconfigured.code).toBe(EXIT.usage);
+    expect(unconfigured.stderr).toMatch(/^lifeboat: acme-prd has no .* configured, so Lifeboat cannot restore into it\..*\n$/);
+
+    const url = new URL(api.handle.url!);
+    const restoreTarget = await mkdtemp(path.join(work, "restore-target-"));
+    for (const name of ["uat", "prd"]) {
+      await api.handle.db
+        .update(environments)
+        .set({ dbHost: url.hostname, dbPort: Number(url.port), dbName: "restore_target_never_touched", dbUser: url.username, volumePath: restoreTarget })
+        .where(eq(environments.id, (await api.environment(name)).id));
+    }
+    const unconfirmed = await run(["backup", "restore", "--backupId", backupId, "-e", "prd", "--confirm", "yes"]);
+    expect(unconfirmed.code).toBe(EXIT.usage);
+    expect(unconfirmed.stderr).toMatch(/is a production environment: .* With the CLI: --confirm prd\n$/);
+    await api.handle.db.delete(jobs); // nothing may actually restore into the test database
+
+    const waiting = run(["backup", "restore", "--backupId", backupId, "--wait", "--json"]);
+    const row = await until(async () => (await api.handle.db.select().from(restores))[0]);
+    expect(row).toMatchObject({ backupId, status: "queued" });
+    await api.handle.db.delete(jobs);
+    await api.handle.db.update(restores).set({ status: "running", stage: "loading the database", progressBytes: 5, totalBytes: 10 }).where(eq(restores.id, row.id));
+    await api.handle.db.update(restores).set({ status: "completed", stage: null, progressBytes: 10 }).where(eq(restores.id, row.id));
+    const done = await waiting;
+    expect(done.stderr).not.toMatch(/lifeboat:/);
+    expect(done.code).toBe(0);
+    expect(JSON.parse(done.stdout)).toMatchObject({ id: row.id, backup_id: backupId, environment: "uat", status: "completed" });
+
+    const missing = await run(["backup", "restore", "--backupId", "acme-nosuchbackupatall-202001010000"]);
+    expect(missing.code).toBe(EXIT.notFound);
   });
 
   it("runs through the real bin (node bin/lifeboat.mjs) from another folder", async () => {

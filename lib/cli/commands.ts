@@ -332,9 +332,14 @@ export async function restoreBackup(io: CliIo, flags: CommonFlags & { backupId: 
       const body: Record<string, string> = {};
       if (flags.environment !== undefined) body.environment = flags.environment;
       if (flags.confirm !== undefined) body.confirm = flags.confirm;
-      const created = await http.json<{ response: RestoreJson }>("POST", `/api/v1/backups/${encodeURIComponent(flags.backupId)}/restore`, body, {
-        signal: io.signal,
-      });
+      const created = await http
+        .json<{ response: RestoreJson }>("POST", `/api/v1/backups/${encodeURIComponent(flags.backupId)}/restore`, body, { signal: io.signal })
+        .catch((error: unknown) => {
+          // The server speaks of the JSON field; say which flag that is.
+          const expected = error instanceof CliError && error.status === 422 ? /send "confirm": "([^"]+)"/.exec(error.message)?.[1] : undefined;
+          if (expected && error instanceof CliError) throw new CliError(`${error.message} With the CLI: --confirm ${expected}`, error.exitCode, error.status);
+          throw error;
+        });
       const queued = created.body.response;
       if (!flags.wait) return queued;
       progress.log(`Restore ${queued.id} of ${queued.backup_id} into ${queued.project}-${queued.environment} is queued.`);

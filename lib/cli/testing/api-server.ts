@@ -51,6 +51,8 @@ const JSON_ROUTES: JsonRoute[] = [
   { pattern: new RegExp(`^${ENV}/backups$`), names: ["projectId", "environment"], load: () => asModule(import("@/app/api/v1/projects/[projectId]/environments/[environment]/backups/route")) },
   { pattern: new RegExp(`^${ENV}/uploads$`), names: ["projectId", "environment"], load: () => asModule(import("@/app/api/v1/projects/[projectId]/environments/[environment]/uploads/route")) },
   { pattern: /^\/api\/v1\/backups\/([^/]+)$/, names: ["backupId"], load: () => asModule(import("@/app/api/v1/backups/[backupId]/route")) },
+  { pattern: /^\/api\/v1\/backups\/([^/]+)\/restore$/, names: ["backupId"], load: () => asModule(import("@/app/api/v1/backups/[backupId]/restore/route")) },
+  { pattern: /^\/api\/v1\/restores\/([^/]+)$/, names: ["restoreId"], load: () => asModule(import("@/app/api/v1/restores/[restoreId]/route")) },
   { pattern: /^\/api\/v1\/uploads\/([^/]+)$/, names: ["sessionId"], load: () => asModule(import("@/app/api/v1/uploads/[sessionId]/route")) },
   { pattern: /^\/api\/v1\/uploads\/([^/]+)\/complete$/, names: ["sessionId"], load: () => asModule(import("@/app/api/v1/uploads/[sessionId]/complete/route")) },
 ];
