@@ -213,7 +213,6 @@ export async function download(
       },
       concurrency,
     );
-    progress.stop();
     if (flags.json) return printJson(io, results);
     for (const r of results) print(io, r.path);
   } finally {
@@ -252,7 +251,6 @@ export async function upload(
         }),
       concurrency,
     );
-    progress.stop();
     if (result.warning) io.stderr.write(`lifeboat: warning: ${result.warning}\n`);
     if (flags.json) return printJson(io, { backup_id: result.backupId, upload_id: result.sessionId, resumed: result.resumed, sent_parts: result.sent, warning: result.warning, backup: result.backup });
     io.stderr.write(`Backup ${result.backupId} is ready.\n`);
@@ -311,7 +309,6 @@ export async function createBackup(io: CliIo, flags: CommonFlags & { project: st
       progress.log(`Backup ${queued.id} is queued.`);
       return waitFor<BackupJson>(io, http, "Backup", `/api/v1/backups/${queued.id}`, progress);
     });
-    progress.stop();
     if (flags.json) return printJson(io, backup);
     print(io, backup.id);
   } finally {
@@ -345,7 +342,6 @@ export async function restoreBackup(io: CliIo, flags: CommonFlags & { backupId: 
       progress.log(`Restore ${queued.id} of ${queued.backup_id} into ${queued.project}-${queued.environment} is queued.`);
       return waitFor<RestoreJson>(io, http, "Restore", `/api/v1/restores/${queued.id}`, progress);
     });
-    progress.stop();
     if (flags.json) return printJson(io, restore);
     print(io, restore.id);
   } finally {
