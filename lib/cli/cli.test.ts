@@ -3,7 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { gunzipSync, gzipSync } from "node:zlib";
 
@@ -91,12 +91,21 @@ describe("lifeboat CLI against the real server", () => {
   let databaseFile: string;
   let backupId: string;
 
-  async function run(argv: string[], options: { env?: Record<string, string | undefined>; stdin?: Readable; signal?: AbortSignal } = {}): Promise<Run> {
+  async function run(
+    argv: string[],
+    options: { env?: Record<string, string | undefined>; stdin?: Readable; signal?: AbortSignal; tty?: boolean } = {},
+  ): Promise<Run> {
     let stdout = "";
     let stderr = "";
+    const terminal = new Writable({
+      write(chunk, _encoding, callback) {
+        stderr += String(chunk);
+        callback();
+      },
+    });
     const code = await main(argv, {
       stdout: { write: (s: string) => (stdout += s) },
-      stderr: { write: (s: string) => (stderr += s) },
+      stderr: options.tty ? Object.assign(terminal, { isTTY: true, columns: 120 }) : { write: (s: string) => (stderr += s) },
       stdin: options.stdin as never,
       env: { LIFEBOAT_CONFIG_DIR: configDir, LIFEBOAT_URL: api.baseUrl, LIFEBOAT_TOKEN: api.adminToken, ...options.env },
       cwd: work,
@@ -216,6 +225,16 @@ describe("lifeboat CLI against the real server", () => {
     expect(result.stderr).toMatch(/database\.gz: the file on the server is not the one the interrupted download fetched .*; starting over\./);
     expect(rangesOf(api, start, "database")).toHaveLength(Math.ceil(size / (64 * 1024)));
     expect(await fileDigest(path.join(out, "database.gz"))).toBe(digest(databaseGz));
+  });
+
+  it("draws progress bars when stderr is a terminal, and plain lines when it is not", async () => {
+    const onTerminal = await run(["backup", "download", "--backupId", backupId, "--database", "--chunk-size", "64KiB", "-o", path.join(work, "tty")], { tty: true });
+    expect(onTerminal.code).toBe(0);
+    expect(onTerminal.stderr).toMatch(/database\.gz\s+\|[█░]+\| 100% \| [\d.]+ \w+ of [\d.]+ \w+/);
+
+    const inLog = await run(["backup", "download", "--backupId", backupId, "--database", "--chunk-size", "64KiB", "-o", path.join(work, "log")]);
+    expect(inLog.code).toBe(0);
+    expect(inLog.stderr).toMatch(/^database\.gz: 0% \(0 B of [\d.]+ \w+\)\n(database\.gz: \d+% .*\n)*database\.gz: 100% .*\ndatabase\.gz: done \([\d.]+ \w+, SHA-256 verified\)\n$/);
   });
 
   it("exits 6 and keeps nothing when the bytes do not match the server's SHA-256", async () => {
