@@ -317,6 +317,35 @@ describe("lifeboat CLI against the real server", () => {
     expect(failedRange && failedPart).toBe(true);
   }, 60_000);
 
+  it("follows an upload interrupted after completing instead of sending it again", async () => {
+    const files = path.join(work, "after-complete");
+    await mkdir(path.join(files, "doclib", "x"), { recursive: true });
+    await writeFile(path.join(files, "doclib", "x", "y.bin"), randomBytes(1000));
+    const dump = path.join(files, "dump.gz");
+    await writeFile(dump, gzipSync(Buffer.concat([gunzipSync(databaseGz), Buffer.from("\n-- after complete\n")])));
+    const args = ["backup", "upload", "-p", "acme", "-e", "uat", "--doclib", path.join(files, "doclib"), "--database", dump, "--no-progress", "--json"];
+
+    const controller = new AbortController();
+    api.intercept = (req) => {
+      if (req.method === "GET" && /^\/api\/v1\/uploads\/[^/]+$/.test(req.url ?? "")) controller.abort();
+      return false;
+    };
+    const first = await run(args, { signal: controller.signal });
+    api.intercept = null;
+    expect(first.code).toBe(EXIT_INTERRUPTED);
+    expect(api.requests.some((r) => r.method === "POST" && r.path.endsWith("/complete") && r.status === 202)).toBe(true);
+
+    const start = api.requests.length;
+    const second = await run(args);
+    expect(second.code).toBe(0);
+    expect(second.stderr).toMatch(/Upload [0-9a-f-]{36} of these files is already (completing|completed); following it\./);
+    const again = api.requests.slice(start);
+    expect(again.filter((r) => r.method !== "GET")).toEqual([]);
+    const result = JSON.parse(second.stdout) as { resumed: boolean; sent_parts: unknown; backup: { status: string } };
+    expect(result).toMatchObject({ resumed: true, sent_parts: { database: [], volume: [] }, backup: { status: "completed" } });
+    expect(await readdir(path.join(configDir, "uploads"))).toEqual([]);
+  }, 60_000);
+
   it("exits 3 on a wrong token, 4 on an unknown backup, 2 on usage errors — one line on stderr each", async () => {
     const wrong = await run(["backup", "list", "-p", "acme", "-e", "uat"], { env: { LIFEBOAT_TOKEN: `lbt_${"A".repeat(43)}` } });
     expect(wrong.code).toBe(EXIT.auth);

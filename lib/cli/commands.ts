@@ -7,7 +7,7 @@ import type { BackupJson } from "@/lib/backups/serialize";
 import { isWellFormedToken } from "@/lib/tokens/format";
 
 import type { Env } from "./config";
-import { normalizeUrl, readStoredConfig, resolveConnection, writeStoredConfig } from "./config";
+import { configDir, normalizeUrl, readStoredConfig, resolveConnection, writeStoredConfig } from "./config";
 import { DEFAULT_CONCURRENCY, downloadBackupFile, LOCAL_NAME, MAX_CONCURRENCY } from "./download";
 import type { FileKind } from "./download";
 import { CliError, EXIT, usageError } from "./errors";
@@ -246,6 +246,7 @@ export async function upload(
           concurrency,
           progress,
           signal: io.signal,
+          stateDir: configDir(io.env),
           pollMs: io.pollMs,
           retryBaseMs: io.retryBaseMs,
         }),

@@ -1,5 +1,6 @@
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdtemp, open, rm, stat } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -30,6 +31,8 @@ export interface UploadOptions {
   concurrency: number;
   progress: Progress;
   signal?: AbortSignal;
+  /** Where to note an upload that reached "complete", so a rerun follows it rather than uploading again (the config folder). */
+  stateDir?: string;
   /** How often to ask whether the backup is made (ms). */
   pollMs?: number;
   retryBaseMs?: number;
@@ -123,14 +126,32 @@ export async function uploadBackup(opts: UploadOptions): Promise<UploadResult> {
 
     const base = `/api/v1/projects/${encodeURIComponent(opts.project)}/environments/${encodeURIComponent(opts.environment)}`;
     const describe = (kind: FileKind) => ({ fileName: files[kind].fileName, size: files[kind].size, sha256: files[kind].sha256 });
-    const created = await opts.http.json<{ session: UploadSessionView; resumed: boolean }>(
-      "POST",
-      `${base}/uploads`,
-      { database: describe("database"), volume: describe("volume") },
-      { signal: opts.signal, what: `Starting the upload to ${opts.project}-${opts.environment}` },
-    );
-    const { session, resumed } = created.body;
-    if (resumed) opts.progress.log(`Resuming upload ${session.id}: the server has part of these files already.`);
+    const marker = opts.stateDir
+      ? path.join(opts.stateDir, "uploads", `${createHash("sha256").update([opts.http.baseUrl, opts.project, opts.environment, files.database.sha256, files.volume.sha256].join("\n")).digest("hex")}.json`)
+      : null;
+
+    // An earlier run of these same files got as far as "complete": follow that upload instead of sending everything again.
+    const earlier = marker ? await findEarlierUpload(opts, marker) : null;
+    let session: UploadSessionView;
+    let resumed = false;
+    if (earlier) {
+      session = earlier;
+      resumed = true;
+      opts.progress.log(`Upload ${session.id} of these files is already ${session.status}; following it.`);
+    } else {
+      const created = await opts.http.json<{ session: UploadSessionView; resumed: boolean }>(
+        "POST",
+        `${base}/uploads`,
+        { database: describe("database"), volume: describe("volume") },
+        { signal: opts.signal, what: `Starting the upload to ${opts.project}-${opts.environment}` },
+      );
+      ({ session, resumed } = created.body);
+      if (resumed) opts.progress.log(`Resuming upload ${session.id}: the server has part of these files already.`);
+      if (marker) {
+        await mkdir(path.dirname(marker), { recursive: true, mode: 0o700 });
+        await writeFile(marker, JSON.stringify({ upload_id: session.id, url: opts.http.baseUrl, project: opts.project, environment: opts.environment }), { mode: 0o600 });
+      }
+    }
 
     const sent: Record<FileKind, number[]> = { database: [], volume: [] };
     if (session.status === "open") {
@@ -143,7 +164,15 @@ export async function uploadBackup(opts: UploadOptions): Promise<UploadResult> {
       );
     }
     opts.progress.log("Every part is in; the server is verifying the files and making the backup …");
-    const finished = await waitForUpload(opts, session.id);
+    let finished: UploadSessionView;
+    try {
+      finished = await waitForUpload(opts, session.id);
+    } catch (error) {
+      // Failed for good: a rerun starts afresh. Interrupted or unreachable: a rerun follows this upload again.
+      if (marker && error instanceof CliError && error.exitCode === EXIT.remoteFailed) await rm(marker, { force: true });
+      throw error;
+    }
+    if (marker) await rm(marker, { force: true });
     const backupId = finished.backupId!;
     const backup = await opts.http
       .json<{ response: BackupJson }>("GET", `/api/v1/backups/${backupId}`, undefined, { signal: opts.signal })
@@ -243,6 +272,26 @@ async function sendPart(opts: UploadOptions, upload: UploadView, file: string, p
     },
   );
   return true;
+}
+
+/** The upload an earlier run recorded, if the server is finishing or has finished it; null to start (or resume) normally. */
+async function findEarlierUpload(opts: UploadOptions, marker: string): Promise<UploadSessionView | null> {
+  let uploadId: string;
+  try {
+    uploadId = (JSON.parse(await readFile(marker, "utf8")) as { upload_id: string }).upload_id;
+  } catch {
+    return null;
+  }
+  const found = await opts.http
+    .json<{ session: UploadSessionView }>("GET", `/api/v1/uploads/${encodeURIComponent(uploadId)}`, undefined, { signal: opts.signal })
+    .then((r) => r.body.session)
+    .catch((error: unknown) => {
+      if (error instanceof CliError && (error.exitCode === EXIT.notFound || error.exitCode === EXIT.usage)) return null;
+      throw error;
+    });
+  if (found && (found.status === "completing" || (found.status === "completed" && found.backupId))) return found;
+  if (!found || found.status !== "open") await rm(marker, { force: true });
+  return null;
 }
 
 async function waitForUpload(opts: UploadOptions, sessionId: string): Promise<UploadSessionView> {
