@@ -43,6 +43,8 @@ export class CliError extends Error {
     readonly exitCode: ExitCode,
     /** The HTTP status behind it, when the server answered. */
     readonly status?: number,
+    /** The server's Retry-After, in ms, for a retry that should wait at least that long. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = "CliError";

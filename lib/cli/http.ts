@@ -72,6 +72,8 @@ export interface RetryOptions {
   signal?: AbortSignal;
   baseDelayMs?: number;
   onRetry?: (error: unknown, attempt: number) => void;
+  /** How to wait between attempts (tests record the delays instead). */
+  wait?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /** Runs `task` again after network trouble, 408, 429 and 5xx; any other failure is final at once. */
@@ -84,7 +86,8 @@ export async function withRetries<T>(task: (attempt: number) => Promise<T>, opti
       if (options.signal?.aborted) throw abortError(options.signal);
       if (!isRetryable(error) || attempt + 1 >= attempts) throw error;
       options.onRetry?.(error, attempt);
-      await sleep(backoffMs(attempt, options.baseDelayMs), options.signal);
+      const asked = error instanceof CliError ? (error.retryAfterMs ?? 0) : 0;
+      await (options.wait ?? sleep)(Math.max(asked, backoffMs(attempt, options.baseDelayMs)), options.signal);
     }
   }
 }
@@ -106,7 +109,8 @@ export async function errorFromResponse(res: IncomingMessage, what: string): Pro
   } catch {
     // not JSON (a proxy's HTML page, or a HEAD): keep the status line
   }
-  return new CliError(message, exitCodeForStatus(status), status);
+  const retryAfter = Number(header(res.headers, "retry-after"));
+  return new CliError(message, exitCodeForStatus(status), status, Number.isFinite(retryAfter) && retryAfter >= 0 ? Math.min(retryAfter, 300) * 1000 : undefined);
 }
 
 export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -154,6 +158,10 @@ export class LifeboatHttp {
       req.on("response", resolve);
       req.on("error", (error: NodeJS.ErrnoException) => {
         if (signal?.aborted) return reject(abortError(signal));
+        if (error.code === "EMFILE" || error.code === "ENFILE") {
+          // Not the network: this machine ran out of file descriptors for sockets. Retrying would not help.
+          return reject(new CliError("Too many open files for this many parallel requests: lower --concurrency, or raise the limit (ulimit -n).", EXIT.usage));
+        }
         reject(new NetworkError(`Cannot reach ${url.origin}: ${error.code ?? error.message}.`));
       });
       if (body === undefined) req.end();

@@ -12,6 +12,7 @@ import { chooseChunkSize, chunkRange, MAX_CHUNKS } from "./download";
 import { CliError, EXIT, exitCodeForStatus } from "./errors";
 import { formatTable, parseSize } from "./format";
 import { main } from "./main";
+import { NetworkError, withRetries } from "./http";
 import { barProgress, lineProgress } from "./progress";
 
 const MiB = 1024 * 1024;
@@ -151,5 +152,47 @@ describe("progress", () => {
 
   it("pads table columns", () => {
     expect(formatTable(["ID", "STATUS"], [["a-long-id", "completed"], ["b", "failed"]])).toBe("ID         STATUS\na-long-id  completed\nb          failed");
+  });
+});
+
+describe("retries", () => {
+  it("retries network trouble and 5xx, waits at least Retry-After, and gives up at once on other answers", async () => {
+    const delays: number[] = [];
+    const wait = async (ms: number) => void delays.push(ms);
+    let calls = 0;
+    const value = await withRetries(
+      async () => {
+        calls++;
+        if (calls === 1) throw new NetworkError("reset");
+        if (calls === 2) throw new CliError("busy", EXIT.network, 503, 50_000);
+        return "ok";
+      },
+      { baseDelayMs: 1, wait },
+    );
+    expect(value).toBe("ok");
+    expect(calls).toBe(3);
+    expect(delays[0]).toBeLessThan(2); // backoff from 1 ms, with jitter
+    expect(delays[1]).toBe(50_000); // Retry-After: 50 s beats a 2 ms backoff
+
+    let refused = 0;
+    await expect(
+      withRetries(async () => {
+        refused++;
+        throw new CliError("no", EXIT.notFound, 404);
+      }),
+    ).rejects.toMatchObject({ exitCode: EXIT.notFound });
+    expect(refused).toBe(1);
+
+    let flaky = 0;
+    await expect(
+      withRetries(
+        async () => {
+          flaky++;
+          throw new NetworkError("down");
+        },
+        { attempts: 3, baseDelayMs: 1, wait },
+      ),
+    ).rejects.toBeInstanceOf(NetworkError);
+    expect(flaky).toBe(3);
   });
 });
