@@ -194,7 +194,7 @@ describe("lifeboat CLI against the real server", () => {
     });
     api.intercept = null;
     expect(first.code).toBe(EXIT_INTERRUPTED);
-    expect(first.stderr).toMatch(/lifeboat: interrupted; run the same command again to resume\./);
+    expect(first.stderr).toMatch(/lifeboat: Interrupted; run the same command again to resume\.\n$/);
     const state = JSON.parse(await readFile(path.join(out, "volume.tgz.part.json"), "utf8")) as ResumeState;
     const chunkCount = Math.ceil(state.size / MiB);
     expect(state.done.length).toBeGreaterThan(0);

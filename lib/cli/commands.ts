@@ -12,7 +12,7 @@ import { DEFAULT_CONCURRENCY, downloadBackupFile, LOCAL_NAME, MAX_CONCURRENCY } 
 import type { FileKind } from "./download";
 import { CliError, EXIT, usageError } from "./errors";
 import { formatBytes, formatTable } from "./format";
-import { LifeboatHttp, readBody, sleep } from "./http";
+import { AbortedError, LifeboatHttp, readBody, sleep } from "./http";
 import { barProgress, lineProgress, quietProgress } from "./progress";
 import type { OutputStream, Progress } from "./progress";
 import { uploadBackup } from "./upload";
@@ -93,7 +93,11 @@ async function promptHidden(io: CliIo, question: string): Promise<string> {
   const muted = new Writable({ write: (_chunk, _encoding, callback) => callback() });
   const rl = createInterface({ input: stdin, output: muted, terminal: true });
   try {
-    return await new Promise<string>((resolve) => rl.once("line", resolve));
+    return await new Promise<string>((resolve, reject) => {
+      rl.once("line", resolve);
+      // In raw mode Ctrl-C reaches readline, not the process: without this the prompt would just pause.
+      rl.once("SIGINT", () => reject(new AbortedError()));
+    });
   } finally {
     rl.close();
     io.stderr.write("\n");
@@ -164,6 +168,11 @@ export async function listBackups(io: CliIo, flags: CommonFlags & { project: str
 
 // ---------------------------------------------------------------- backup download
 
+/** A transfer stopped by Ctrl-C kept its state: say how to carry on. */
+function resumeHint(io: CliIo, error: unknown): unknown {
+  return io.signal?.aborted ? new AbortedError("Interrupted; run the same command again to resume.") : error;
+}
+
 export async function download(
   io: CliIo,
   flags: CommonFlags & { backupId: string; database?: boolean; doclib?: boolean; concurrency?: string; output?: string; chunkSize?: number },
@@ -215,6 +224,8 @@ export async function download(
     );
     if (flags.json) return printJson(io, results);
     for (const r of results) print(io, r.path);
+  } catch (error) {
+    throw resumeHint(io, error);
   } finally {
     progress.stop();
   }
@@ -256,6 +267,8 @@ export async function upload(
     if (flags.json) return printJson(io, { backup_id: result.backupId, upload_id: result.sessionId, resumed: result.resumed, sent_parts: result.sent, warning: result.warning, backup: result.backup });
     io.stderr.write(`Backup ${result.backupId} is ready.\n`);
     print(io, result.backupId);
+  } catch (error) {
+    throw resumeHint(io, error);
   } finally {
     progress.stop();
   }

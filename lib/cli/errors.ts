@@ -34,7 +34,7 @@ export const EXIT_CODE_HELP = `Exit codes:
   6  verification failed: a SHA-256 or gzip check did not match
   7  the backup or restore ran and failed
   8  network: the server was unreachable or kept failing after retries
-130  interrupted (Ctrl-C): transfers keep their state; rerun the command to resume`;
+130  interrupted (Ctrl-C): downloads and uploads keep their state; rerun to resume`;
 
 /** A failure with the one line to print and the exit code to leave with. */
 export class CliError extends Error {

@@ -52,8 +52,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 export class AbortedError extends CliError {
-  constructor() {
-    super("Interrupted.", EXIT.unexpected);
+  constructor(message = "Interrupted.") {
+    super(message, EXIT.unexpected);
     this.name = "AbortedError";
   }
 }
@@ -193,7 +193,8 @@ export class LifeboatHttp {
         throw new CliError(`${what}: the server's answer is not JSON. Is ${this.connection.url} a Lifeboat server?`, EXIT.unexpected, status);
       }
     };
-    return method === "GET" ? withRetries(once, { signal: options.signal }) : once();
+    // GETs are safe to repeat; a few quick tries ride out a restart without making a typo'd URL hang for long.
+    return method === "GET" ? withRetries(once, { signal: options.signal, attempts: 4 }) : once();
   }
 
   close(): void {

@@ -140,7 +140,7 @@ function report(io: CliIo, error: unknown): number {
     return EXIT.usage;
   }
   if (error instanceof AbortedError || (io.signal?.aborted && !(error instanceof CliError && !(error instanceof NetworkError)))) {
-    io.stderr.write("lifeboat: interrupted; run the same command again to resume.\n");
+    io.stderr.write(`lifeboat: ${error instanceof AbortedError ? error.message : "Interrupted."}\n`);
     return EXIT_INTERRUPTED;
   }
   if (error instanceof CliError) {
