@@ -159,6 +159,7 @@ describe("lifeboat CLI against the real server", () => {
     expect(stored).toMatchObject({ status: "completed", origin: "uploaded" });
 
     const start = api.requests.length;
+    api.resetPeak();
     const out = path.join(work, "out");
     const down = await run(["backup", "download", "--backupId", backupId, "--concurrency", "7", "--chunk-size", "1MiB", "-o", out, "--no-progress"]);
     expect(down.stderr).toBe("");
@@ -168,6 +169,9 @@ describe("lifeboat CLI against the real server", () => {
     expect(await fileDigest(path.join(out, "database.gz"))).toBe(digest(databaseGz));
     const volumeSize = (await stat(path.join(out, "volume.tgz"))).size;
     expect(rangesOf(api, start, "volume")).toHaveLength(Math.ceil(volumeSize / MiB));
+    // Chunks were fetched side by side, never more than --concurrency at once.
+    expect(api.rangePeak).toBeGreaterThan(1);
+    expect(api.rangePeak).toBeLessThanOrEqual(7);
     const extracted = path.join(work, "extracted");
     await mkdir(extracted);
     await untar({ file: path.join(out, "volume.tgz"), cwd: extracted });

@@ -79,6 +79,9 @@ export interface ApiServer {
   memberToken: string;
   /** Every request served, in the order they finished. */
   requests: LoggedRequest[];
+  /** The most ranged GETs served at the same time since the last resetPeak(). */
+  readonly rangePeak: number;
+  resetPeak(): void;
   /** Called before each request is served; a test may answer it itself (return true) to simulate a fault. */
   intercept: ((req: IncomingMessage, res: ServerResponse) => boolean) | null;
   environment(name: string): Promise<Environment>;
@@ -147,11 +150,18 @@ export async function startApiServer({ database = "pglite" }: { database?: Datab
   const serveBytes = createNodeRouter(byteRoutes);
 
   const requests: LoggedRequest[] = [];
+  let activeRanges = 0;
+  let rangePeak = 0;
   let baseUrl = "";
   const server: Server = createServer((req, res) => {
     const pathname = (req.url ?? "/").split("?")[0] ?? "/";
     const range = req.headers.range ?? null;
     res.on("finish", () => requests.push({ method: req.method ?? "GET", path: pathname, range, status: res.statusCode }));
+    if (range) {
+      activeRanges++;
+      rangePeak = Math.max(rangePeak, activeRanges);
+      res.on("close", () => activeRanges--);
+    }
     if (api.intercept?.(req, res)) return;
     if (serveBytes(req, res)) return;
     for (const route of JSON_ROUTES) {
@@ -179,6 +189,12 @@ export async function startApiServer({ database = "pglite" }: { database?: Datab
     memberToken,
     requests,
     intercept: null,
+    get rangePeak() {
+      return rangePeak;
+    },
+    resetPeak() {
+      rangePeak = activeRanges;
+    },
     async environment(name) {
       const env = await getEnvironment(handle.db, { projectId: "acme", name });
       if (!env) throw new Error(`no environment ${name}`);
