@@ -4,11 +4,12 @@ import { decryptSecret, SecretError } from "@/lib/crypto/secrets";
 import type { Db } from "@/lib/db/client";
 import { recordAuditEvent } from "@/lib/db/queries/audit";
 import { getBackup } from "@/lib/db/queries/backups";
-import { acquireEnvironmentLock, releaseEnvironmentLock, renewEnvironmentLock } from "@/lib/db/queries/locks";
+import { releaseEnvironmentLock } from "@/lib/db/queries/locks";
 import { backupFiles, backups } from "@/lib/db/schema";
 import type { Backup, BackupManifest, Environment, Job } from "@/lib/db/schema";
+import { holdEnvironmentLock, keepEnvironmentLock } from "@/lib/jobs/environment-lease";
 import { jobLockHolder } from "@/lib/jobs/queue";
-import { DeferJobError, PermanentJobError } from "@/lib/jobs/worker";
+import { PermanentJobError } from "@/lib/jobs/worker";
 import type { JobContext, JobHandler } from "@/lib/jobs/worker";
 import { logger } from "@/lib/logger";
 import type { Storage } from "@/lib/storage/types";
@@ -41,7 +42,6 @@ export interface BackupEngineDeps {
 export const BACKUP_LOCK_TTL_MS = 2 * 60_000;
 /** How long a queued backup keeps its environment before a worker takes it (renewed then). */
 export const QUEUED_LOCK_TTL_MS = 30 * 60_000;
-const ENVIRONMENT_BUSY_RETRY_MS = 30_000;
 
 export const FILE_NAMES = { database: "database.gz", volume: "volume.tgz" } as const;
 
@@ -115,34 +115,6 @@ export function progressReporter(db: Db, backupId: string, intervalMs: number) {
 }
 
 class LockLostError extends BackupError {}
-
-/** Renews the environment lock while the backup runs; losing it aborts the backup. */
-function keepLock(db: Db, input: { environment: Environment; holder: string; ttlMs: number }, abort: AbortController): () => void {
-  const timer = setInterval(() => {
-    renewEnvironmentLock(db, { environmentId: input.environment.id, holder: input.holder, ttlMs: input.ttlMs })
-      .then((held) => {
-        if (!held) abort.abort(new LockLostError(`${environmentLabel(input.environment)} was taken over by another operation while this backup ran (its lock lapsed).`));
-      })
-      .catch((err: unknown) => logger.warn({ err, environmentId: input.environment.id }, "could not renew the environment lock"));
-  }, Math.max(250, input.ttlMs / 4));
-  timer.unref();
-  return () => clearInterval(timer);
-}
-
-/** Takes over the lock the request took for this job, or takes it afresh if it lapsed while the job waited. */
-async function holdEnvironment(db: Db, input: { environment: Environment; holder: string; backupId: string; ttlMs: number }): Promise<void> {
-  if (await renewEnvironmentLock(db, { environmentId: input.environment.id, holder: input.holder, ttlMs: input.ttlMs })) return;
-  const lock = await acquireEnvironmentLock(db, {
-    environmentId: input.environment.id,
-    operation: "backup",
-    holder: input.holder,
-    backupId: input.backupId,
-    ttlMs: input.ttlMs,
-  });
-  if (!lock.acquired) {
-    throw new DeferJobError(`${environmentLabel(input.environment)} is busy with a ${lock.heldBy.operation}; the backup waits for it.`, ENVIRONMENT_BUSY_RETRY_MS);
-  }
-}
 
 async function dumpDatabase(deps: BackupEngineDeps, source: DatabaseSource, key: string, onBytes: (n: number) => void, signal: AbortSignal) {
   const tool = runTool(await resolveDumpCommand(source, deps.toolEnv), deps.toolEnv);
@@ -278,11 +250,11 @@ export async function runCreateBackup(deps: BackupEngineDeps, job: Pick<Job, "id
 
   const ttlMs = deps.lockTtlMs ?? BACKUP_LOCK_TTL_MS;
   const holder = backupLockHolder(job.id, backup.createdBy);
-  await holdEnvironment(db, { environment, holder, backupId: backup.id, ttlMs });
+  await holdEnvironmentLock(db, { environment, holder, ttlMs, work: "backup", operation: "backup", backupId: backup.id });
 
   const log = logger.child({ backupId: backup.id, jobId: job.id, environment: environmentLabel(environment) });
   const abort = new AbortController();
-  const stopHeartbeat = keepLock(db, { environment, holder, ttlMs }, abort);
+  const stopHeartbeat = keepEnvironmentLock(db, { environment, holder, ttlMs, work: "backup" }, abort, (message) => new LockLostError(message));
   const onJobLost = () => abort.abort(context?.signal?.reason);
   context?.signal?.addEventListener("abort", onJobLost);
   try {

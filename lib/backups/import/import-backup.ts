@@ -13,12 +13,13 @@ import type { Db } from "@/lib/db/client";
 import { recordAuditEvent } from "@/lib/db/queries/audit";
 import { getBackup } from "@/lib/db/queries/backups";
 import type { BackupWithFiles } from "@/lib/db/queries/backups";
-import { acquireEnvironmentLock, releaseEnvironmentLock, renewEnvironmentLock } from "@/lib/db/queries/locks";
+import { acquireEnvironmentLock, releaseEnvironmentLock } from "@/lib/db/queries/locks";
 import { backupFiles, backups, jobs } from "@/lib/db/schema";
 import type { Backup, BackupManifest, Environment, Job } from "@/lib/db/schema";
 import { AppError } from "@/lib/errors";
+import { holdEnvironmentLock, keepEnvironmentLock } from "@/lib/jobs/environment-lease";
 import { jobLockHolder } from "@/lib/jobs/queue";
-import { DeferJobError, PermanentJobError } from "@/lib/jobs/worker";
+import { PermanentJobError } from "@/lib/jobs/worker";
 import type { JobContext, JobHandler } from "@/lib/jobs/worker";
 import { logger } from "@/lib/logger";
 import type { Storage } from "@/lib/storage/types";
@@ -85,7 +86,6 @@ export const DEFAULT_IMPORT_LIMITS: FetchLimits = {
   maxRedirects: 5,
 };
 
-const ENVIRONMENT_BUSY_RETRY_MS = 30_000;
 const INTERNAL_REASON = "Lifeboat could not finish this import because of an internal error (it has been logged). Try again.";
 export const ABANDONED_IMPORT_REASON = "The Lifeboat server stopped while importing this backup, and it was not finished on retry. Try again.";
 
@@ -198,28 +198,6 @@ export async function failImport(
 
 class LockLostError extends ImportError {}
 
-/** Renews the environment lock while the import runs; losing it aborts the import. */
-function keepLock(db: Db, input: { environment: Environment; holder: string; ttlMs: number }, abort: AbortController): () => void {
-  const timer = setInterval(() => {
-    renewEnvironmentLock(db, { environmentId: input.environment.id, holder: input.holder, ttlMs: input.ttlMs })
-      .then((held) => {
-        if (!held) abort.abort(new LockLostError(`${environmentLabel(input.environment)} was taken over by another operation while this import ran (its lock lapsed).`));
-      })
-      .catch((err: unknown) => logger.warn({ err, environmentId: input.environment.id }, "could not renew the environment lock"));
-  }, Math.max(250, input.ttlMs / 4));
-  timer.unref();
-  return () => clearInterval(timer);
-}
-
-/** Takes over the lock the request took for this job, or takes it afresh if it lapsed while the job waited. */
-async function holdEnvironment(db: Db, input: { environment: Environment; holder: string; backupId: string; ttlMs: number }): Promise<void> {
-  if (await renewEnvironmentLock(db, { environmentId: input.environment.id, holder: input.holder, ttlMs: input.ttlMs })) return;
-  const lock = await acquireEnvironmentLock(db, { environmentId: input.environment.id, operation: "backup", holder: input.holder, backupId: input.backupId, ttlMs: input.ttlMs });
-  if (!lock.acquired) {
-    throw new DeferJobError(`${environmentLabel(input.environment)} is busy with a ${lock.heldBy.operation}; the import waits for it.`, ENVIRONMENT_BUSY_RETRY_MS);
-  }
-}
-
 function readSources(payload: ImportPayload): { remoteUrl: string; volumeUrl: string } {
   try {
     const parsed = JSON.parse(decryptSecret(payload.sources)) as { remoteUrl?: unknown; volumeUrl?: unknown };
@@ -307,11 +285,11 @@ export async function runImport(deps: ImportDeps, job: Pick<Job, "id">, payload:
 
   const ttlMs = deps.lockTtlMs ?? BACKUP_LOCK_TTL_MS;
   const holder = jobLockHolder(job.id, backup.createdBy);
-  await holdEnvironment(db, { environment, holder, backupId: backup.id, ttlMs });
+  await holdEnvironmentLock(db, { environment, holder, ttlMs, work: "import", operation: "backup", backupId: backup.id });
 
   const log = logger.child({ backupId: backup.id, jobId: job.id, environment: environmentLabel(environment), remoteUrl: payload.remoteUrl, volumeUrl: payload.volumeUrl });
   const abort = new AbortController();
-  const stopHeartbeat = keepLock(db, { environment, holder, ttlMs }, abort);
+  const stopHeartbeat = keepEnvironmentLock(db, { environment, holder, ttlMs, work: "import" }, abort, (message) => new LockLostError(message));
   const onJobLost = () => abort.abort(context?.signal?.reason);
   context?.signal?.addEventListener("abort", onJobLost);
   try {
