@@ -240,7 +240,10 @@ async function transfer(opts: DownloadOptions, remote: Remote, name: string): Pr
   }));
   state.save();
 
-  const resumedBytes = [...done].reduce((sum, i) => sum + (chunkRange(i, chunkSize, remote.size).end - chunkRange(i, chunkSize, remote.size).start + 1), 0);
+  const resumedBytes = [...done].reduce((sum, i) => {
+    const { start, end } = chunkRange(i, chunkSize, remote.size);
+    return sum + end - start + 1;
+  }, 0);
   const bar = opts.progress.bar(name, remote.size, resumedBytes);
   const missing: number[] = [];
   for (let i = 0; i < chunkCount; i++) if (!done.has(i)) missing.push(i);
