@@ -89,7 +89,7 @@ test.describe("Backups page", () => {
     await trigger.focus();
     await page.keyboard.press("Enter");
     const menu = page.getByRole("menu");
-    await expect(menu.getByRole("menuitem")).toHaveText(["Download", "Copy ID"]);
+    await expect(menu.getByRole("menuitem")).toHaveText(["Download", "Restore…", "Copy ID", "Delete…"]);
     await expect(menu.getByRole("menuitem", { name: "Download" })).toBeFocused();
     await page.keyboard.press("Enter");
     const dialog = page.getByRole("dialog", { name: "Download backup" });

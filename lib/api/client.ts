@@ -22,5 +22,7 @@ export async function fetchJson<T>(url: string, init?: RequestInit): Promise<T> 
       body?.error.message ?? `The server answered ${response.status} ${response.statusText}.`,
     );
   }
+  // 204 No Content (e.g. a delete) has no body to parse.
+  if (response.status === 204) return undefined as T;
   return (await response.json()) as T;
 }

@@ -9,6 +9,7 @@ import type { BackupJson } from "@/lib/backups/serialize";
 import { FILE_LABELS } from "@/lib/backups/serialize";
 import { formatBytes } from "@/lib/format";
 
+import { DeleteDialogContent } from "./delete-dialog";
 import { RestoreDialogContent } from "./restore-dialog";
 import type { RestoreTarget } from "./restore-dialog";
 
@@ -16,7 +17,8 @@ import type { RestoreTarget } from "./restore-dialog";
  * The ⋮ menu of one backup. Download opens the list of the backup's two
  * files (as in the Liferay console): Database (.gz) and Liferay (.tgz), each
  * with its size and SHA-256 so a person can check what they saved.
- * Restore… (administrators) restores it into this or another environment.
+ * Restore… (administrators) restores it into this or another environment;
+ * Delete… (administrators) deletes it with its files.
  */
 export function BackupActionsMenu({
   backup,
@@ -24,19 +26,23 @@ export function BackupActionsMenu({
   projectId,
   environment,
   restoreTargets,
+  canDelete,
+  onDeleted,
 }: {
   backup: BackupJson;
   canDownload: boolean;
   projectId: string;
   environment: string;
   restoreTargets: RestoreTarget[];
+  canDelete: boolean;
+  onDeleted: (backupId: string) => void;
 }) {
   const [announcement, setAnnouncement] = useState("");
-  const [openDialog, setOpenDialog] = useState<"download" | "restore" | null>(null);
+  const [openDialog, setOpenDialog] = useState<"download" | "restore" | "delete" | null>(null);
   const triggerRef = useRef<HTMLButtonElement>(null);
   // A dialog opens once the menu has finished closing: opened any earlier,
   // the menu's focus handling would pull focus back out of it.
-  const openingDialog = useRef<"download" | "restore" | null>(null);
+  const openingDialog = useRef<"download" | "restore" | "delete" | null>(null);
   const usable = backup.status === "completed" && backup.files.length > 0;
   const downloadable = canDownload && usable;
   // Restoring reads the backup's files, so it needs the right to download them too (production backups).
@@ -93,6 +99,15 @@ export function BackupActionsMenu({
             </DropdownMenuItem>
           )}
           <DropdownMenuItem onSelect={() => void copyId()}>Copy ID</DropdownMenuItem>
+          {canDelete && (
+            <DropdownMenuItem
+              onSelect={() => {
+                openingDialog.current = "delete";
+              }}
+            >
+              Delete…
+            </DropdownMenuItem>
+          )}
         </DropdownMenuContent>
       </DropdownMenu>
 
@@ -123,6 +138,22 @@ export function BackupActionsMenu({
         <Dialog open={openDialog === "restore"} onOpenChange={(open) => setOpenDialog(open ? "restore" : null)}>
           {openDialog === "restore" && (
             <RestoreDialogContent backup={backup} projectId={projectId} targets={restoreTargets} defaultTarget={environment} onCloseAutoFocus={returnFocus} />
+          )}
+        </Dialog>
+      )}
+      {canDelete && (
+        <Dialog open={openDialog === "delete"} onOpenChange={(open) => setOpenDialog(open ? "delete" : null)}>
+          {openDialog === "delete" && (
+            <DeleteDialogContent
+              backup={backup}
+              projectId={projectId}
+              environment={environment}
+              onDeleted={(backupId) => {
+                setOpenDialog(null);
+                onDeleted(backupId);
+              }}
+              onCloseAutoFocus={(event) => event.preventDefault()}
+            />
           )}
         </Dialog>
       )}

@@ -1,6 +1,6 @@
 "use client";
 
-import { useId, useState } from "react";
+import { useId, useRef, useState } from "react";
 
 import type { BackupFilters } from "@/components/hooks/use-backups-query";
 import { useBackupsQuery } from "@/components/hooks/use-backups-query";
@@ -83,8 +83,20 @@ function FilterSelect({ label, value, options, onChange }: { label: string; valu
   );
 }
 
-export function BackupsTable({ projectId, environment, restoreTargets }: { projectId: string; environment: string; restoreTargets: RestoreTarget[] }) {
+export function BackupsTable({
+  projectId,
+  environment,
+  restoreTargets,
+  canDelete,
+}: {
+  projectId: string;
+  environment: string;
+  restoreTargets: RestoreTarget[];
+  canDelete: boolean;
+}) {
   const [filters, setFilters] = useState<BackupFilters>({});
+  const [deleted, setDeleted] = useState<string | null>(null);
+  const headingRef = useRef<HTMLHeadingElement>(null);
   const query = useBackupsQuery(projectId, environment, filters);
   const backups = query.data?.pages.flatMap((page) => page.response) ?? [];
   const permissions = query.data?.pages[0]?.permissions;
@@ -93,7 +105,7 @@ export function BackupsTable({ projectId, environment, restoreTargets }: { proje
   return (
     <section aria-labelledby="backups-heading" className="space-y-4">
       <div className="flex flex-wrap items-end justify-between gap-4">
-        <h2 id="backups-heading" className="text-lg font-semibold">
+        <h2 id="backups-heading" ref={headingRef} tabIndex={-1} className="text-lg font-semibold">
           Backups
         </h2>
         <div className="flex flex-wrap gap-4">
@@ -101,6 +113,14 @@ export function BackupsTable({ projectId, environment, restoreTargets }: { proje
           <FilterSelect label="Origin" value={filters.origin} options={ORIGINS} onChange={(origin) => setFilters((f) => ({ ...f, origin }))} />
         </div>
       </div>
+
+      <p role="status" className={deleted ? "rounded-md bg-green-50 p-3 text-sm text-green-900" : "sr-only"}>
+        {deleted && (
+          <>
+            Backup <span className="font-mono">{deleted}</span> and its files were deleted.
+          </>
+        )}
+      </p>
 
       {query.isPending ? (
         <p role="status" className="rounded-lg border border-slate-200 bg-white p-6 text-slate-600">
@@ -150,6 +170,12 @@ export function BackupsTable({ projectId, environment, restoreTargets }: { proje
                       projectId={projectId}
                       environment={environment}
                       restoreTargets={restoreTargets}
+                      canDelete={canDelete}
+                      onDeleted={(backupId) => {
+                        setDeleted(backupId);
+                        // Its row (and ⋮ button) is going away: keep focus somewhere sensible.
+                        headingRef.current?.focus();
+                      }}
                     />
                   </td>
                 </tr>

@@ -4,7 +4,7 @@ import { notFound } from "next/navigation";
 import Link from "next/link";
 
 import { buttonClasses } from "@/components/ui/button";
-import { canCreateBackup, canDownloadBackup, canRestoreBackup, canUploadBackup } from "@/lib/auth/permissions";
+import { canAdministerEnvironment, canCreateBackup, canDownloadBackup, canRestoreBackup, canUploadBackup } from "@/lib/auth/permissions";
 import { findVisibleEnvironment, listVisibleEnvironments, requirePageActor } from "@/lib/auth/session";
 
 import { EnvironmentHeader } from "../environment-header";
@@ -48,7 +48,12 @@ export default async function BackupsPage({ params }: { params: Promise<Params> 
         </p>
       )}
       <RestoresPanel projectId={projectId} environment={environment.name} />
-      <BackupsTable projectId={projectId} environment={environment.name} restoreTargets={restoreTargets} />
+      <BackupsTable
+        projectId={projectId}
+        environment={environment.name}
+        restoreTargets={restoreTargets}
+        canDelete={canAdministerEnvironment(actor, environment)}
+      />
     </div>
   );
 }

@@ -1,0 +1,52 @@
+"use client";
+
+import { useDeleteBackupMutation } from "@/components/hooks/use-delete-backup-mutation";
+import { Button } from "@/components/ui/button";
+import { DialogClose, DialogContent } from "@/components/ui/dialog";
+import type { BackupJson } from "@/lib/backups/serialize";
+
+/**
+ * Delete… from a backup's ⋮ menu (administrators): says what goes, then
+ * deletes the backup and both its files. The server refuses (409) while the
+ * backup is running or being restored, and the reason shows here.
+ */
+export function DeleteDialogContent({
+  backup,
+  projectId,
+  environment,
+  onDeleted,
+  onCloseAutoFocus,
+}: {
+  backup: BackupJson;
+  projectId: string;
+  environment: string;
+  onDeleted: (backupId: string) => void;
+  onCloseAutoFocus: (event: Event) => void;
+}) {
+  const mutation = useDeleteBackupMutation(projectId, environment);
+  return (
+    <DialogContent title="Delete backup" description={<span className="font-mono">{backup.id}</span>} onCloseAutoFocus={onCloseAutoFocus}>
+      <p className="text-sm text-slate-700">
+        The backup and its two files (database and document library) are deleted from storage. This cannot be undone.
+      </p>
+      {mutation.isError && (
+        <p role="alert" className="mt-3 rounded-md bg-red-50 p-2 text-sm text-red-800">
+          {mutation.error.message}
+        </p>
+      )}
+      <div className="mt-4 flex justify-end gap-3">
+        <DialogClose asChild>
+          <Button variant="secondary">Cancel</Button>
+        </DialogClose>
+        <Button
+          variant="danger"
+          disabled={mutation.isPending}
+          aria-busy={mutation.isPending}
+          onClick={() => mutation.mutate(backup.id, { onSuccess: () => onDeleted(backup.id) })}
+        >
+          {mutation.isPending ? "Deleting…" : "Delete backup"}
+        </Button>
+      </div>
+    </DialogContent>
+  );
+}
