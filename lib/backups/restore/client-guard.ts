@@ -60,6 +60,11 @@ abstract class GuardTransform extends Transform {
   #carry: Buffer | null = null;
   protected final = false;
 
+  constructor() {
+    // As SqlLineTransform: buffered ahead of the client, so lexing overlaps its work.
+    super({ highWaterMark: 4 * 1024 * 1024 });
+  }
+
   /** Scans buf; returns the index up to which everything is settled (the rest is held back). */
   protected abstract scan(buf: Buffer): number;
   /** The lexer's state, so a step that runs out of bytes can be retried from scratch with the next chunk. */

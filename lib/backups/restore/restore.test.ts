@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -120,7 +120,8 @@ async function folderSnapshot(root: string): Promise<Record<string, string>> {
         await walk(full, name);
       } else if (entry.isFile()) {
         out[name] = createHash("sha256").update(await readFile(full)).digest("hex");
-      } else out[name] = `other`;
+      } else if (entry.isSymbolicLink()) out[name] = `link → ${await readlink(full)}`;
+      else out[name] = "other";
     }
   }
   await walk(root, "");
@@ -140,6 +141,7 @@ async function makeVolume(folder: string, seed: string): Promise<void> {
     await writeFile(path.join(folder, file), body);
   }
   await mkdir(path.join(folder, "empty-folder"), { recursive: true });
+  await symlink("0/12/a.txt", path.join(folder, "latest"));
 }
 
 async function exists(target: string): Promise<boolean> {
@@ -403,11 +405,14 @@ describe("restore engine", () => {
     await replaceFile(pgBackup, "database", gz(`create table fine (id int);\nselect 1; \\! touch ${marker}\n`));
     const pgFailed = await restore(pgBackup);
     expect(pgFailed.statusReason).toMatch(/^database\.gz contains the psql client command "\\\\! touch /);
+    // The document library was being extracted when the database failed: its staging folder is gone too.
+    expect(await siblings(volumes().dev)).toEqual([]);
     const myEnvironment = await myEnv("dev", myDev, volumes().dev);
     const myBackup = await backupOf(myEnvironment);
     await replaceFile(myBackup, "database", gz(`create table fine (id int);\nsystem touch ${marker}\n`));
     const myFailed = await restore(myBackup);
     expect(myFailed.statusReason).toMatch(/^database\.gz contains the mysql client command "system touch /);
+    expect(await siblings(volumes().dev)).toEqual([]);
     expect(await exists(marker)).toBe(false);
     expect(postgresDatabases(`${pgDev}_lb%`)).toEqual([]);
     expect(mysqlDatabases(`${myDev}_lb%`)).toEqual([]);

@@ -32,7 +32,8 @@ export class SqlLineTransform extends Transform {
   #passing = false;
 
   constructor(readonly editor: LineEditor) {
-    super();
+    // Room to run ahead of the database client: the decompressing and editing then overlap its work instead of waiting on it.
+    super({ highWaterMark: 4 * 1024 * 1024 });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {

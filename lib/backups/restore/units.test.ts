@@ -1,3 +1,5 @@
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { Readable } from "node:stream";
 import { text } from "node:stream/consumers";
 
@@ -8,7 +10,7 @@ import { databaseNames } from "./database";
 import { mysqlDatabaseEditor, postgresOwnerEditor, SqlLineTransform } from "./sql-lines";
 import type { LineEditor } from "./sql-lines";
 import { checkServerVersions, parseServerVersion } from "./version";
-import { unsafeEntryReason } from "./volume";
+import { checkFreeSpace, unsafeEntryReason } from "./volume";
 
 /** Feeds `input` in chunks of `size` bytes, so lines are cut at every possible place. */
 async function edit(editor: LineEditor, input: string, size: number): Promise<string> {
@@ -94,6 +96,12 @@ describe("dump line edits", () => {
 });
 
 describe("volume entries", () => {
+  it("fails early when the volume's disk cannot hold the archive", async () => {
+    await expect(checkFreeSpace(path.join(tmpdir(), "some-volume"), 1)).resolves.toBeUndefined();
+    await expect(checkFreeSpace(path.join(tmpdir(), "some-volume"), 2 ** 60)).rejects.toThrow(/^There is not enough free disk space beside .*some-volume: the document library needs at least \d+ MiB, but only \d+ MiB is free\.$/);
+    await expect(checkFreeSpace("/no/such/parent/volume", 1)).rejects.toThrow(/The folder \/no\/such\/parent, where the volume folder/);
+  });
+
   it("refuses entries that would land outside document_library", () => {
     const ok = (p: string, type = "File", linkpath?: string) => unsafeEntryReason({ path: p, type: type as never, linkpath });
     expect(ok("document_library/a/b.txt")).toBeNull();

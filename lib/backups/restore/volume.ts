@@ -105,6 +105,33 @@ export async function checkFreeSpace(volumePath: string, neededBytes: number): P
   }
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Removes a folder an interrupted extraction was writing to. node-tar may
+ * still finish a file or folder it had started (its writes are not
+ * cancellable), which would recreate the path after a single rm; so remove
+ * until it stays gone for a few checks (bounded).
+ */
+async function removeWhenQuiet(dir: string): Promise<void> {
+  let quiet = 0;
+  for (let round = 0; round < 100 && quiet < 5; round++) {
+    await rm(dir, { recursive: true, force: true });
+    await sleep(50);
+    quiet = (await stat(dir).then(() => true, () => false)) ? 0 : quiet + 1;
+  }
+}
+
+async function liveOwner(live: string): Promise<{ uid: number; gid: number } | Record<string, never>> {
+  if (process.getuid?.() !== 0) return {};
+  try {
+    const info = await stat(live);
+    return { uid: info.uid, gid: info.gid };
+  } catch {
+    return {};
+  }
+}
+
 /**
  * Extracts a gzipped `volume.tgz` stream into `paths.stage` (created fresh;
  * it must not exist). Every entry is checked before it is written (see
@@ -123,17 +150,29 @@ export async function extractVolume(input: { source: Readable; transforms?: Tran
   const unpack = new Unpack({
     cwd: paths.stage,
     strict: true,
-    // Files belong to whoever runs Lifeboat, as the backup never stored owners (portable).
+    // The backup stores no owners (portable). Lifeboat running as root gives the restored files the live
+    // folder's owner, so the application that owns it can still write there; otherwise they are Lifeboat's own.
     preserveOwner: false,
+    ...(await liveOwner(paths.live)),
     filter: (_path: string, entry: ReadEntry | import("node:fs").Stats) => {
       if (refused) return false;
       const reason = unsafeEntryReason(entry as ReadEntry);
       if (!reason) return true;
       refused = unsafe((entry as ReadEntry).path, reason);
+      stop();
       sink.destroy(refused);
       return false;
     },
   });
+  /*
+   * node-tar keeps writing the entries it has already parsed after an error
+   * or abort, and abort() does not stop that. A depth limit of 0 does: every
+   * entry it has not started is then skipped (node-tar checks the depth of
+   * each entry as it comes to it).
+   */
+  const stop = () => {
+    unpack.maxDepth = 0;
+  };
   const done = new Promise<void>((resolve, reject) => {
     unpack.on("error", (error: Error) => reject(error));
     unpack.on("close", () => resolve());
@@ -156,6 +195,9 @@ export async function extractVolume(input: { source: Readable; transforms?: Tran
     await pipeline([input.source, ...(input.transforms ?? []), gunzip(), sink], { signal: input.signal });
     await done;
   } catch (error) {
+    stop();
+    unpack.abort(error as Error);
+    await removeWhenQuiet(paths.stage);
     if (refused) throw refused;
     if (error instanceof ChecksumMismatchError) {
       throw new BackupError(
