@@ -21,7 +21,7 @@ import { resolveEnvironmentRoles } from "@/lib/db/queries/roles";
 import { backupFiles, backups, environments, jobs } from "@/lib/db/schema";
 import type { Environment } from "@/lib/db/schema";
 import { DEMO_GROUPS, seedDemoProject } from "@/lib/db/seed";
-import { createTestDatabase } from "@/lib/db/testing";
+import { createTestDatabase, DATABASE_KINDS } from "@/lib/db/testing";
 import { isAppError } from "@/lib/errors";
 import { claimJob } from "@/lib/jobs/queue";
 import { startJobWorker, sweepExpiredJobs } from "@/lib/jobs/worker";
@@ -161,7 +161,7 @@ async function until(check: () => Promise<boolean>, timeoutMs = 30_000): Promise
 
 const codeOf = (promise: Promise<unknown>) => promise.then(() => "ok", (error: unknown) => (isAppError(error) ? `${error.status} ${error.message}` : String(error)));
 
-describe("restore engine", () => {
+describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
   let handle: DbHandle;
   let storage: Storage;
   let root: string;
@@ -169,7 +169,7 @@ describe("restore engine", () => {
   let member: Actor;
   let nonprodAdmin: Actor;
   let deps: RestoreEngineDeps;
-  const suffix = randomBytes(4).toString("hex");
+  const suffix = `${kind.slice(0, 2)}${randomBytes(3).toString("hex")}`;
   const pgDev = `lb_rs_dev_${suffix}`;
   const pgUat = `lb_rs_uat_${suffix}`;
   const myDev = `lb_rs_mydev_${suffix}`;
@@ -250,7 +250,7 @@ describe("restore engine", () => {
 
   beforeAll(async () => {
     process.env.NEXTAUTH_SECRET ??= "restore-tests-secret-that-is-long-enough-0123456789";
-    handle = await createTestDatabase("pglite");
+    handle = await createTestDatabase(kind);
     await seedDemoProject(handle.db);
     root = await mkdtemp(path.join(tmpdir(), "lifeboat-restore-"));
     storage = createStorage({ driver: "local", root: path.join(root, "storage") });
@@ -384,6 +384,17 @@ describe("restore engine", () => {
     }
     const audit = await listAuditEvents(handle.db, { environmentId: dev.id });
     expect(audit[0]).toMatchObject({ action: "backup.restore_failed", backupId, detail: expect.objectContaining({ reason: expect.stringMatching(/database\.gz/) }) });
+
+    // A good database.gz with a cut-short volume.tgz: the database half, loaded meanwhile, is thrown away too.
+    await replaceFile(backupId, "database", good);
+    const volume = await storedFile(backupId, "volume");
+    await replaceFile(backupId, "volume", volume.subarray(0, Math.floor(volume.length / 2)));
+    const failed = await restore(backupId);
+    expect(failed.statusReason).toMatch(/^volume\.tgz is not a valid gzip file: .*\(the file is cut short\)\. Nothing was restored; the environment is unchanged\.$/);
+    expect(postgresSnapshot(pgDev)).toEqual(tables);
+    expect(await folderSnapshot(volumes().dev)).toEqual(files);
+    expect(postgresDatabases(`${pgDev}_lb%`)).toEqual([]);
+    expect(await siblings(volumes().dev)).toEqual([]);
   });
 
   it("a SQL error while loading fails with psql's words and changes nothing", async () => {
