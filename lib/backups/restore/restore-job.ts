@@ -7,12 +7,13 @@ import type { Db } from "@/lib/db/client";
 import { recordAuditEvent } from "@/lib/db/queries/audit";
 import { getBackup } from "@/lib/db/queries/backups";
 import type { BackupWithFiles } from "@/lib/db/queries/backups";
-import { acquireEnvironmentLock, releaseEnvironmentLock, renewEnvironmentLock } from "@/lib/db/queries/locks";
+import { releaseEnvironmentLock } from "@/lib/db/queries/locks";
 import { getRestore } from "@/lib/db/queries/restores";
 import { backups, restores } from "@/lib/db/schema";
 import type { Environment, Job, Restore } from "@/lib/db/schema";
+import { holdEnvironmentLock, keepEnvironmentLock } from "@/lib/jobs/environment-lease";
 import { jobLockHolder } from "@/lib/jobs/queue";
-import { DeferJobError, PermanentJobError } from "@/lib/jobs/worker";
+import { PermanentJobError } from "@/lib/jobs/worker";
 import type { JobContext, JobHandler } from "@/lib/jobs/worker";
 import { logger } from "@/lib/logger";
 import type { Storage } from "@/lib/storage/types";
@@ -43,7 +44,6 @@ export interface RestoreEngineDeps {
 }
 
 export const RESTORE_LOCK_TTL_MS = 2 * 60_000;
-const ENVIRONMENT_BUSY_RETRY_MS = 30_000;
 
 export const STAGES = {
   checking: "Checking the server version and free disk space",
@@ -114,34 +114,6 @@ function counting(onBytes: (n: number) => void): Transform {
 }
 
 class LockLostError extends BackupError {}
-
-/** Renews the environment lock while the restore runs; losing it aborts the restore (before its swap, it changes nothing). */
-function keepLock(db: Db, input: { environment: Environment; holder: string; ttlMs: number }, abort: AbortController): () => void {
-  const timer = setInterval(() => {
-    renewEnvironmentLock(db, { environmentId: input.environment.id, holder: input.holder, ttlMs: input.ttlMs })
-      .then((held) => {
-        if (!held) abort.abort(new LockLostError(`${environmentLabel(input.environment)} was taken over by another operation while this restore ran (its lock lapsed).`));
-      })
-      .catch((err: unknown) => logger.warn({ err, environmentId: input.environment.id }, "could not renew the environment lock"));
-  }, Math.max(250, input.ttlMs / 4));
-  timer.unref();
-  return () => clearInterval(timer);
-}
-
-/** Takes over the lock the request took for this job, or takes it afresh if it lapsed while the job waited. */
-async function holdEnvironment(db: Db, input: { environment: Environment; holder: string; backupId: string | null; ttlMs: number }): Promise<void> {
-  if (await renewEnvironmentLock(db, { environmentId: input.environment.id, holder: input.holder, ttlMs: input.ttlMs })) return;
-  const lock = await acquireEnvironmentLock(db, {
-    environmentId: input.environment.id,
-    operation: "restore",
-    holder: input.holder,
-    backupId: input.backupId ?? undefined,
-    ttlMs: input.ttlMs,
-  });
-  if (!lock.acquired) {
-    throw new DeferJobError(`${environmentLabel(input.environment)} is busy with a ${lock.heldBy.operation}; the restore waits for it.`, ENVIRONMENT_BUSY_RETRY_MS);
-  }
-}
 
 /** The source backup's restore status follows its latest restore only: an older one finishing late does not overwrite it. */
 function isLatestRestoreOf(restore: Pick<Restore, "id" | "backupId" | "createdAt">) {
@@ -255,11 +227,13 @@ export async function runRestore(deps: RestoreEngineDeps, job: Pick<Job, "id">, 
 
   const ttlMs = deps.lockTtlMs ?? RESTORE_LOCK_TTL_MS;
   const holder = restoreLockHolder(job.id, restore.createdBy);
-  await holdEnvironment(db, { environment, holder, backupId: restore.backupId, ttlMs });
+  const lease = { environment, holder, ttlMs, work: "restore" };
+  await holdEnvironmentLock(db, { ...lease, operation: "restore", backupId: restore.backupId });
 
   const log = logger.child({ restoreId: restore.id, backupId: restore.backupId, jobId: job.id, environment: environmentLabel(environment) });
   const abort = new AbortController();
-  const stopHeartbeat = keepLock(db, { environment, holder, ttlMs }, abort);
+  // Losing the lock aborts the restore; before its swap that changes nothing.
+  const stopHeartbeat = keepEnvironmentLock(db, lease, abort, (message) => new LockLostError(message));
   const onJobLost = () => abort.abort(context?.signal?.reason);
   context?.signal?.addEventListener("abort", onJobLost);
   const short = restoreShortId(restore.id);
