@@ -17,11 +17,18 @@ const HEAD_BYTES = 48;
 /** An interesting line longer than this is not a statement we rewrite; it passes as it is. */
 const MAX_EDITED_LINE = 64 * 1024;
 const NEWLINE = 0x0a;
+const NEWLINE_BUFFER = Buffer.from("\n");
 const EMPTY = Buffer.alloc(0);
 
 export interface LineEditor {
   /** From a line's first bytes (the whole line when shorter, newline included): whether `edit` must see it. */
   interesting(head: Buffer): boolean;
+  /**
+   * While this returns a marker, every byte up to the next line that starts
+   * with it passes without being split into lines (e.g. COPY rows until
+   * `\.`): one memchr-like search instead of one per row.
+   */
+  skipToLineStartingWith?(): Buffer | null;
   /** The whole line (with its newline, if any): what to write instead; an empty Buffer drops it. */
   edit(line: Buffer): Buffer;
 }
@@ -67,6 +74,28 @@ export class SqlLineTransform extends Transform {
         if (nl >= 0) this.#passing = false;
         continue;
       }
+      const marker = this.editor.skipToLineStartingWith?.();
+      if (marker && !buf.subarray(pos, pos + marker.length).equals(marker)) {
+        // Find "\n" + marker: everything before that newline (included) passes as one slice.
+        const found = buf.indexOf(Buffer.concat([NEWLINE_BUFFER, marker]), pos);
+        if (found >= 0) {
+          out.push(buf.subarray(pos, found + 1));
+          pos = found + 1;
+          continue;
+        }
+        // Not in this chunk: pass all but a tail that could hold the start of "\n" + marker.
+        const keep = final ? 0 : marker.length;
+        if (buf.length - pos > keep) {
+          const upTo = buf.length - keep;
+          // Pass whole lines only, so the next chunk starts at a line start.
+          const lastNewline = buf.lastIndexOf(NEWLINE, upTo - 1);
+          if (lastNewline >= pos) {
+            out.push(buf.subarray(pos, lastNewline + 1));
+            pos = lastNewline + 1;
+            continue;
+          }
+        }
+      }
       if (nl < 0 && !final && buf.length - pos < HEAD_BYTES) {
         this.#carry = Buffer.from(buf.subarray(pos));
         break;
@@ -100,9 +129,12 @@ function startsWith(head: Buffer, prefix: string): boolean {
  * another (the target environment's), whose role may not exist anywhere
  * else. Rows between `COPY … FROM stdin;` and `\.` are never looked at.
  */
+const END_OF_COPY = Buffer.from("\\.");
+
 export function postgresOwnerEditor(): LineEditor {
   let inCopy = false;
   return {
+    skipToLineStartingWith: () => (inCopy ? END_OF_COPY : null),
     interesting(head) {
       if (inCopy) return head[0] === 0x5c; // "\", the only way a COPY block ends
       return startsWith(head, "COPY ") || startsWith(head, "ALTER ");

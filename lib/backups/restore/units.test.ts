@@ -67,6 +67,26 @@ describe("dump line edits", () => {
     }
   });
 
+  it("passes long COPY blocks through byte for byte, rows starting with a backslash included, whatever the chunking", async () => {
+    const rows = Array.from({ length: 2000 }, (_, i) => (i % 7 === 0 ? `\\N\trow ${i}` : `${i}\tALTER TABLE t OWNER TO r;`));
+    const dump = [
+      "COPY public.a (id, note) FROM stdin;",
+      ...rows,
+      "\\.",
+      "ALTER TABLE public.a OWNER TO someone_else;",
+      "COPY public.b (id) FROM stdin;",
+      "\\.",
+      "COPY public.c (id, note) FROM stdin;",
+      ...rows,
+      "\\.",
+      "",
+    ].join("\n");
+    const expected = dump.replace("ALTER TABLE public.a OWNER TO someone_else;\n", "");
+    for (const size of [1, 2, 3, 5, 13, 1000, 4096, 100_000]) {
+      expect(await edit(postgresOwnerEditor(), dump, size)).toBe(expected);
+    }
+  });
+
   it("points mysqldump's DROP/CREATE DATABASE and USE at the staging database, and nothing else", async () => {
     const dump = [
       "-- Current Database: `lportal`",
