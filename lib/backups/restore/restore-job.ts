@@ -151,7 +151,7 @@ export async function failRestore(db: Db, input: { restore: Restore; environment
 
 async function recordCompleted(
   db: Db,
-  input: { restore: Restore; environment: Environment; bytes: number; startedAt: number; note: string | null; jobId: string; cleanupProblem?: string | null },
+  input: { restore: Restore; environment: Environment; bytes: number; startedAt: number; note: string | null; jobId: string },
 ): Promise<void> {
   const { restore, environment } = input;
   const completedAt = new Date();
@@ -160,7 +160,7 @@ async function recordCompleted(
   await db.transaction(async (tx) => {
     const done = await tx
       .update(restores)
-      .set({ status: "completed", statusReason: [input.note, input.cleanupProblem].filter(Boolean).join(" ") || null, stage: STAGES.done, progressBytes: input.bytes, completedAt })
+      .set({ status: "completed", statusReason: input.note, stage: STAGES.done, progressBytes: input.bytes, completedAt })
       .where(and(eq(restores.id, restore.id), inArray(restores.status, ["queued", "running"])))
       .returning({ id: restores.id });
     if (done.length === 0) throw new Error(`restore ${restore.id} left "running" while it ran`);
@@ -180,6 +180,15 @@ async function recordCompleted(
       detail: { restoreId: restore.id, backupId: restore.backupId, target: environmentLabel(environment), bytes: input.bytes, durationMs, note: input.note, jobId: input.jobId },
     });
   });
+}
+
+/** Adds what the cleanup after a completed restore could not remove to the restore's note, for people to finish by hand. */
+async function noteCleanupProblem(db: Db, restoreId: string, problem: string): Promise<void> {
+  await db
+    .update(restores)
+    .set({ statusReason: sql`trim(coalesce(${restores.statusReason}, '') || ' ' || ${problem})` })
+    .where(eq(restores.id, restoreId))
+    .catch((err: unknown) => logger.error({ err, restoreId }, "could not record a restore's cleanup problem"));
 }
 
 /** The backup's two files, checked to be restorable into this environment. */
@@ -307,8 +316,13 @@ export async function runRestore(deps: RestoreEngineDeps, job: Pick<Job, "id">, 
       throw error;
     }
 
-    // Final from here on: what follows only removes the previous copies.
-    await setStage(db, restore.id, STAGES.cleaning);
+    // Final from here on: the environment runs on the restored data, so the
+    // restore is recorded as completed now. Removing the previous copies
+    // follows, still under the lock: dropping a database makes PostgreSQL
+    // checkpoint, which nobody needs to wait for (a crash in between is
+    // finished by settleAbandonedRestore).
+    await recordCompleted(db, { restore, environment, bytes: progress.bytes, startedAt, note: verdict.note, jobId: job.id });
+    log.info({ bytes: progress.bytes, ms: Date.now() - startedAt }, "restore completed");
     const problems: string[] = [];
     await restorer.cleanup({ old: true }).catch((err: unknown) => {
       log.error({ err }, "could not drop the previous database after a restore");
@@ -318,9 +332,7 @@ export async function runRestore(deps: RestoreEngineDeps, job: Pick<Job, "id">, 
       log.error({ err }, "could not remove the previous document library after a restore");
       problems.push(`the previous folder ${paths!.old} could not be removed`);
     });
-    const cleanupProblem = problems.length > 0 ? `Note: ${problems.join(" and ")}; remove it by hand.` : null;
-    await recordCompleted(db, { restore, environment, bytes: progress.bytes, startedAt, note: verdict.note, jobId: job.id, cleanupProblem });
-    log.info({ bytes: progress.bytes, ms: Date.now() - startedAt }, "restore completed");
+    if (problems.length > 0) await noteCleanupProblem(db, restore.id, `Note: ${problems.join(" and ")}; remove it by hand.`);
   } catch (error) {
     const cleanupNote = restorer && paths ? await removeStaged(restorer, paths, log) : null;
     if (context?.signal?.aborted) {
@@ -345,6 +357,21 @@ export async function runRestore(deps: RestoreEngineDeps, job: Pick<Job, "id">, 
   }
 }
 
+/** A completed restore whose worker died while removing the previous copies: remove them now. */
+async function finishCleanup(deps: RestoreEngineDeps, restore: Restore & { environment: Environment }): Promise<void> {
+  const short = restoreShortId(restore.id);
+  const restorer = databaseRestorer(databaseTarget(restore.environment), short, deps.toolEnv);
+  try {
+    await restorer.cleanup({ old: true });
+    await removeVolumeLeftovers(volumePaths(restore.environment.volumePath!, short), { old: true });
+  } catch (error) {
+    logger.error({ err: error, restoreId: restore.id }, "could not remove a completed restore's previous copies");
+    await noteCleanupProblem(deps.db, restore.id, `Note: the previous database ${restorer.names.old} or folder could not be removed; remove them by hand.`);
+  } finally {
+    await restorer.close();
+  }
+}
+
 /**
  * After a worker died mid-restore: finds how far it got from what exists on
  * the target, and settles it. Staged copies are removed; a database that was
@@ -354,7 +381,8 @@ export async function runRestore(deps: RestoreEngineDeps, job: Pick<Job, "id">, 
 export async function settleAbandonedRestore(deps: RestoreEngineDeps, input: { restoreId: string; jobId: string }): Promise<void> {
   const { db } = deps;
   const found = await getRestore(db, { id: input.restoreId });
-  if (!found || found.status === "completed" || found.status === "failed") return;
+  if (!found || found.status === "failed") return;
+  if (found.status === "completed") return finishCleanup(deps, found);
   const { environment, ...restore } = found;
   const log = logger.child({ restoreId: restore.id, jobId: input.jobId, environment: environmentLabel(environment) });
   let restorer: DatabaseRestorer | null = null;

@@ -573,4 +573,22 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     expect(postgresSnapshot(pgDev)).toEqual(tables);
     expect(postgresDatabases(`${pgDev}_lb%`)).toEqual([]);
   });
+  it("a worker that died after recording the restore completed, while removing the previous copies, has them removed by the sweep", async () => {
+    const dev = await pgEnv("dev", pgDev, volumes().dev);
+    const backupId = await backupOf(dev);
+    const { restore: queued } = await requestRestore({ db: handle.db, actor: admin, backupId, input: {} });
+    const job = await claimJob(handle.db, { queues: [RESTORE_QUEUE], workerId: "doomed", leaseMs: 60_000 });
+    const short = restoreShortId(queued.id);
+    // As after both swaps and the completed record: the previous database and folder are still beside the live ones.
+    await handle.db.execute(sql`update restores set status = 'completed', completed_at = now() where id = ${queued.id}`);
+    psql("postgres", `create database ${pgDev}_lbold_${short}`);
+    await mkdir(path.join(`${volumes().dev}.lbold-${short}`, "document_library"), { recursive: true });
+    await handle.db.update(jobs).set({ leaseExpiresAt: sql`now() - interval '1 second'` }).where(eq(jobs.id, job!.id));
+
+    await sweepExpiredJobs({ db: handle.db, handlers: { [RESTORE_QUEUE]: createRestoreJobHandler(deps) } });
+    expect((await getRestore(handle.db, { id: queued.id }))?.status).toBe("completed");
+    expect(postgresDatabases(`${pgDev}_lb%`)).toEqual([]);
+    expect(await siblings(volumes().dev)).toEqual([]);
+    expect(await getEnvironmentLock(handle.db, { environmentId: dev.id })).toBeUndefined();
+  });
 });
