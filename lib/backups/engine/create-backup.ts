@@ -8,6 +8,7 @@ import { releaseEnvironmentLock } from "@/lib/db/queries/locks";
 import { backupFiles, backups } from "@/lib/db/schema";
 import type { Backup, BackupManifest, Environment, Job } from "@/lib/db/schema";
 import { holdEnvironmentLock, keepEnvironmentLock } from "@/lib/jobs/environment-lease";
+import { throttledProgress } from "@/lib/jobs/progress";
 import { jobLockHolder } from "@/lib/jobs/queue";
 import { PermanentJobError } from "@/lib/jobs/worker";
 import type { JobContext, JobHandler } from "@/lib/jobs/worker";
@@ -56,7 +57,7 @@ export function backupLockHolder(jobId: string, createdBy: string): string {
 
 const INTERNAL_REASON = "Lifeboat could not finish this backup because of an internal error (it has been logged). Try again.";
 
-/** Whether an environment has what a backup reads: a database connection and a volume folder. */
+/** Whether an environment has what a backup reads and a restore writes: a database connection and a volume folder. */
 export function missingBackupSource(environment: Environment): string | null {
   const missing: string[] = [];
   if (!environment.dbEngine || !environment.dbHost || !environment.dbName || !environment.dbUser) missing.push("a database connection (engine, host, database name and user)");
@@ -64,18 +65,21 @@ export function missingBackupSource(environment: Environment): string | null {
   return missing.length > 0 ? missing.join(" and ") : null;
 }
 
+/** The environment's database password, decrypted; a BackupError that asks for it again when it cannot be. */
+export function environmentPassword(environment: Environment): string | null {
+  if (!environment.dbPasswordEncrypted) return null;
+  try {
+    return decryptSecret(environment.dbPasswordEncrypted);
+  } catch (error) {
+    if (error instanceof SecretError) throw new BackupError(`The database password of ${environmentLabel(environment)} cannot be read: ${error.message} Enter it again.`);
+    throw error;
+  }
+}
+
 function databaseSource(environment: Environment): DatabaseSource {
   const missing = missingBackupSource(environment);
   if (missing) throw new BackupError(`${environmentLabel(environment)} has no ${missing} configured, so there is nothing to back up.`);
-  let password: string | null = null;
-  if (environment.dbPasswordEncrypted) {
-    try {
-      password = decryptSecret(environment.dbPasswordEncrypted);
-    } catch (error) {
-      if (error instanceof SecretError) throw new BackupError(`The database password of ${environmentLabel(environment)} cannot be read: ${error.message} Enter it again.`);
-      throw error;
-    }
-  }
+  const password = environmentPassword(environment);
   return {
     engine: environment.dbEngine!,
     host: environment.dbHost!,
@@ -88,30 +92,13 @@ function databaseSource(environment: Environment): DatabaseSource {
   };
 }
 
-/** Writes progress at most every `intervalMs`, one write at a time; a lost write is made up by the next. */
+/** A running backup's bytes so far, written to its row (see throttledProgress). */
 export function progressReporter(db: Db, backupId: string, intervalMs: number) {
-  let bytes = 0;
-  let lastWrite = 0;
-  let writing = false;
-  return {
-    add(n: number) {
-      bytes += n;
-      const now = Date.now();
-      if (writing || now - lastWrite < intervalMs) return;
-      lastWrite = now;
-      writing = true;
-      db.update(backups)
-        .set({ progressBytes: bytes })
-        .where(and(eq(backups.id, backupId), eq(backups.status, "running")))
-        .catch((err: unknown) => logger.warn({ err, backupId }, "could not record backup progress"))
-        .finally(() => {
-          writing = false;
-        });
-    },
-    get bytes() {
-      return bytes;
-    },
-  };
+  return throttledProgress(
+    intervalMs,
+    (bytes) => db.update(backups).set({ progressBytes: bytes }).where(and(eq(backups.id, backupId), eq(backups.status, "running"))),
+    (err) => logger.warn({ err, backupId }, "could not record backup progress"),
+  );
 }
 
 class LockLostError extends BackupError {}
@@ -139,18 +126,29 @@ async function archiveVolume(deps: BackupEngineDeps, volumePath: string, key: st
 async function deleteBackupObjects(storage: Storage, backupId: string): Promise<void> {
   await Promise.allSettled(
     (["database", "volume"] as const).map((kind) =>
-      storage.deleteObject(backupObjectKey(backupId, kind)).catch((err: unknown) => {
-        logger.warn({ err, backupId, kind }, "could not delete a failed backup's object");
-        throw err;
-      }),
+      storage
+        .deleteObject(backupObjectKey(backupId, kind))
+        .catch((err: unknown) => logger.warn({ err, backupId, kind }, "could not delete a failed backup's object")),
     ),
   );
 }
 
-/** Marks a backup failed (unless it already finished), deletes what it stored, and records why. */
+/**
+ * Marks a backup that a job was making (created, imported) failed unless it
+ * already finished, deletes what it stored, and audits why: `action` names
+ * what failed, `detail` and `request` add to the audit row.
+ */
 export async function failBackup(
   deps: { db: Db; storage: Storage },
-  input: { backup: Pick<Backup, "id" | "createdBy" | "createdByType" | "origin">; environment: Environment; reason: string; jobId?: string },
+  input: {
+    backup: Pick<Backup, "id" | "createdBy" | "createdByType">;
+    environment: Environment;
+    reason: string;
+    jobId?: string;
+    action?: string;
+    detail?: Record<string, unknown>;
+    request?: { ip?: string | null; userAgent?: string | null };
+  },
 ): Promise<boolean> {
   await deleteBackupObjects(deps.storage, input.backup.id);
   return deps.db.transaction(async (tx) => {
@@ -163,11 +161,13 @@ export async function failBackup(
     await recordAuditEvent(tx, {
       actor: input.backup.createdBy,
       actorType: input.backup.createdByType,
-      action: "backup.create_failed",
+      action: input.action ?? "backup.create_failed",
       projectId: input.environment.projectId,
       environmentId: input.environment.id,
       backupId: input.backup.id,
-      detail: { reason: input.reason, jobId: input.jobId ?? null },
+      ip: input.request?.ip ?? null,
+      userAgent: input.request?.userAgent ?? null,
+      detail: { reason: input.reason, jobId: input.jobId ?? null, ...input.detail },
     });
     return true;
   });

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import type { Readable } from "node:stream";
 
 import type { Environment } from "@/lib/db/schema";
@@ -156,15 +157,16 @@ export function usefulStderrLine(stderr: string): string | null {
   return error ?? lines[0] ?? null;
 }
 
-/** Runs a tool with stdout as a stream; stderr is kept (the first 16 KiB) for the failure reason. */
-export function runTool(command: ToolCommand, baseEnv: NodeJS.ProcessEnv = process.env): RunningTool {
-  const child = spawn(command.tool, command.args, {
-    env: { ...baseEnv, ...command.env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+/**
+ * Keeps a child's stderr (the first 16 KiB) and turns its exit into a
+ * promise: resolved on exit 0, rejected with a BackupError that names the
+ * reason (not installed, could not start, or the tool's own words). It is
+ * marked handled: a caller that stopped reading early has its own error.
+ */
+export function watchToolExit(child: ChildProcess, tool: string): Promise<void> {
   let stderr = "";
-  child.stderr.setEncoding("utf8");
-  child.stderr.on("data", (text: string) => {
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (text: string) => {
     if (stderr.length < STDERR_KEEP) stderr += text.slice(0, STDERR_KEEP - stderr.length);
   });
   const exited = new Promise<void>((resolve, reject) => {
@@ -173,18 +175,26 @@ export function runTool(command: ToolCommand, baseEnv: NodeJS.ProcessEnv = proce
       spawnError = error;
     });
     child.on("close", (code, signal) => {
-      if (spawnError?.code === "ENOENT") {
-        return reject(new BackupError(`${command.tool} is not installed on the Lifeboat server (it is not on the PATH).`));
-      }
-      if (spawnError) return reject(new BackupError(`${command.tool} could not be started: ${spawnError.message}`));
+      if (spawnError?.code === "ENOENT") return reject(new BackupError(`${tool} is not installed on the Lifeboat server (it is not on the PATH).`));
+      if (spawnError) return reject(new BackupError(`${tool} could not be started: ${spawnError.message}`));
       if (code === 0) return resolve();
       const line = usefulStderrLine(stderr);
       const how = signal ? `was stopped (${signal})` : `exited with code ${code}`;
-      reject(new BackupError(line ? `${command.tool} ${how}: ${line}` : `${command.tool} ${how} without saying why.`));
+      reject(new BackupError(line ? `${tool} ${how}: ${line}` : `${tool} ${how} without saying why.`));
     });
   });
-  // The caller may stop reading early; the tool then ends on SIGPIPE, and the reason is the caller's error.
   exited.catch(() => undefined);
+  return exited;
+}
+
+/** Runs a tool with stdout as a stream; stderr is kept (the first 16 KiB) for the failure reason. */
+export function runTool(command: ToolCommand, baseEnv: NodeJS.ProcessEnv = process.env): RunningTool {
+  const child = spawn(command.tool, command.args, {
+    env: { ...baseEnv, ...command.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  // The caller may stop reading early; the tool then ends on SIGPIPE, and the reason is the caller's error.
+  const exited = watchToolExit(child, command.tool);
   return {
     stdout: child.stdout,
     exited,

@@ -5,7 +5,7 @@ import { and, eq, inArray } from "drizzle-orm";
 import { auditActorType, canUploadBackup } from "@/lib/auth/permissions";
 import type { Actor } from "@/lib/auth/permissions";
 import { generateBackupId } from "@/lib/backups/backup-id";
-import { BACKUP_LOCK_TTL_MS, backupObjectKey, FILE_NAMES, progressReporter, QUEUED_LOCK_TTL_MS } from "@/lib/backups/engine/create-backup";
+import { BACKUP_LOCK_TTL_MS, backupObjectKey, failBackup, FILE_NAMES, progressReporter, QUEUED_LOCK_TTL_MS } from "@/lib/backups/engine/create-backup";
 import type { StoredObject } from "@/lib/backups/engine/stream-to-storage";
 import { isVerificationError } from "@/lib/backups/verify";
 import { decryptSecret, encryptSecret, SecretError } from "@/lib/crypto/secrets";
@@ -153,46 +153,23 @@ export async function requestImport({
   return withFiles;
 }
 
-async function deleteImportedObjects(storage: Storage, backupId: string): Promise<void> {
-  await Promise.allSettled(
-    (["database", "volume"] as const).map((kind) =>
-      storage.deleteObject(backupObjectKey(backupId, kind)).catch((err: unknown) => {
-        logger.warn({ err, backupId, kind }, "could not delete a failed import's object");
-      }),
-    ),
-  );
-}
-
-/** Marks an import failed (unless it already finished), deletes what it stored, and audits why. */
+/** Marks an import failed (unless it already finished), deletes what it stored, and audits why (the URLs redacted). */
 export async function failImport(
   deps: { db: Db; storage: Storage },
   input: { backup: Pick<Backup, "id" | "createdBy" | "createdByType">; environment: Environment; reason: string; payload?: Partial<ImportPayload>; jobId?: string },
 ): Promise<boolean> {
-  await deleteImportedObjects(deps.storage, input.backup.id);
-  return deps.db.transaction(async (tx) => {
-    const moved = await tx
-      .update(backups)
-      .set({ status: "failed", statusReason: input.reason, verifyStatus: "failed", completedAt: new Date() })
-      .where(and(eq(backups.id, input.backup.id), inArray(backups.status, ["queued", "running"])))
-      .returning({ id: backups.id });
-    if (moved.length === 0) return false;
-    await recordAuditEvent(tx, {
-      actor: input.backup.createdBy,
-      actorType: input.backup.createdByType,
-      action: "backup.import_failed",
-      projectId: input.environment.projectId,
-      environmentId: input.environment.id,
-      backupId: input.backup.id,
-      ip: input.payload?.request?.ip ?? null,
-      userAgent: input.payload?.request?.userAgent ?? null,
-      detail: {
-        reason: input.reason,
-        jobId: input.jobId ?? null,
-        source: { remote_url: input.payload?.remoteUrl ?? null, volume_url: input.payload?.volumeUrl ?? null },
-        ...(input.payload?.request?.tokenId ? { tokenId: input.payload.request.tokenId } : {}),
-      },
-    });
-    return true;
+  const request = input.payload?.request;
+  return failBackup(deps, {
+    backup: input.backup,
+    environment: input.environment,
+    reason: input.reason,
+    jobId: input.jobId,
+    action: "backup.import_failed",
+    request,
+    detail: {
+      source: { remote_url: input.payload?.remoteUrl ?? null, volume_url: input.payload?.volumeUrl ?? null },
+      ...(request?.tokenId ? { tokenId: request.tokenId } : {}),
+    },
   });
 }
 

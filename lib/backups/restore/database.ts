@@ -4,12 +4,12 @@ import { pipeline } from "node:stream/promises";
 
 import postgres from "postgres";
 
-import { runTool, usefulStderrLine } from "@/lib/backups/engine/dump";
+import { environmentPassword, missingBackupSource } from "@/lib/backups/engine/create-backup";
+import { runTool, watchToolExit } from "@/lib/backups/engine/dump";
 import type { DumpEngine, ToolCommand } from "@/lib/backups/engine/dump";
 import { BackupError, isBackupError } from "@/lib/backups/engine/errors";
 import { explainGzipError, gunzip } from "@/lib/backups/verify/gzip";
 import { isVerificationError } from "@/lib/backups/verify/errors";
-import { decryptSecret, SecretError } from "@/lib/crypto/secrets";
 import type { Environment } from "@/lib/db/schema";
 import { environmentLabel } from "@/lib/uploads/access";
 import { ChecksumMismatchError } from "@/lib/uploads/digest";
@@ -35,25 +35,11 @@ export interface DatabaseTarget {
   password: string | null;
 }
 
-export function missingRestoreTarget(environment: Environment): string | null {
-  const missing: string[] = [];
-  if (!environment.dbEngine || !environment.dbHost || !environment.dbName || !environment.dbUser) missing.push("a database connection (engine, host, database name and user)");
-  if (!environment.volumePath) missing.push("a volume folder");
-  return missing.length > 0 ? missing.join(" and ") : null;
-}
-
+/** Where a restore into this environment goes; a BackupError names what is missing. */
 export function databaseTarget(environment: Environment): DatabaseTarget {
-  const missing = missingRestoreTarget(environment);
+  const missing = missingBackupSource(environment);
   if (missing) throw new BackupError(`${environmentLabel(environment)} has no ${missing} configured, so there is nowhere to restore to.`);
-  let password: string | null = null;
-  if (environment.dbPasswordEncrypted) {
-    try {
-      password = decryptSecret(environment.dbPasswordEncrypted);
-    } catch (error) {
-      if (error instanceof SecretError) throw new BackupError(`The database password of ${environmentLabel(environment)} cannot be read: ${error.message} Enter it again.`);
-      throw error;
-    }
-  }
+  const password = environmentPassword(environment);
   return { engine: environment.dbEngine!, host: environment.dbHost!, port: environment.dbPort, database: environment.dbName!, user: environment.dbUser!, password };
 }
 
@@ -106,40 +92,18 @@ interface RunningLoader {
   kill(): void;
 }
 
-const STDERR_KEEP = 16 * 1024;
-
 /** Like dump.ts's runTool, the other way round: stdin is ours, stdout is ignored, stderr keeps the reason. */
 function runLoader(command: ToolCommand, baseEnv: NodeJS.ProcessEnv, stdout?: (text: string) => void): RunningLoader {
   const child = spawn(command.tool, command.args, { env: { ...baseEnv, ...command.env }, stdio: ["pipe", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr.setEncoding("utf8");
-  child.stderr.on("data", (text: string) => {
-    if (stderr.length < STDERR_KEEP) stderr += text.slice(0, STDERR_KEEP - stderr.length);
-  });
   child.stdout.setEncoding("utf8");
   // psql prints the results of the dump's SELECTs (set_config); nobody reads them.
   if (stdout) child.stdout.on("data", stdout);
   else child.stdout.resume();
   // A tool that exits early (a failed statement) makes our writes fail with EPIPE; its exit code tells why.
   child.stdin.on("error", () => undefined);
-  const exited = new Promise<void>((resolve, reject) => {
-    let spawnError: NodeJS.ErrnoException | null = null;
-    child.on("error", (error: NodeJS.ErrnoException) => {
-      spawnError = error;
-    });
-    child.on("close", (code, signal) => {
-      if (spawnError?.code === "ENOENT") return reject(new BackupError(`${command.tool} is not installed on the Lifeboat server (it is not on the PATH).`));
-      if (spawnError) return reject(new BackupError(`${command.tool} could not be started: ${spawnError.message}`));
-      if (code === 0) return resolve();
-      const line = usefulStderrLine(stderr);
-      const how = signal ? `was stopped (${signal})` : `exited with code ${code}`;
-      reject(new BackupError(line ? `${command.tool} ${how}: ${line}` : `${command.tool} ${how} without saying why.`));
-    });
-  });
-  exited.catch(() => undefined);
   return {
     stdin: child.stdin,
-    exited,
+    exited: watchToolExit(child, command.tool),
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     },

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 
 import { eq } from "drizzle-orm";
 
-import { QUEUED_LOCK_TTL_MS } from "@/lib/backups/engine/create-backup";
+import { missingBackupSource, QUEUED_LOCK_TTL_MS } from "@/lib/backups/engine/create-backup";
 import { auditActorType, canDownloadBackup, canRestoreBackup, isEnvironmentVisible } from "@/lib/auth/permissions";
 import type { Actor } from "@/lib/auth/permissions";
 import type { Db } from "@/lib/db/client";
@@ -16,7 +16,6 @@ import { AppError } from "@/lib/errors";
 import { environmentLabel } from "@/lib/uploads/access";
 import { environmentBusyError } from "@/lib/uploads/lock-message";
 
-import { missingRestoreTarget } from "./database";
 import { RESTORE_QUEUE, restoreLockHolder } from "./restore-job";
 import type { RestorePayload } from "./restore-job";
 
@@ -73,7 +72,7 @@ export async function requestRestore({
   if (!kinds.has("database") || !kinds.has("volume")) {
     throw new AppError("unprocessable", `Backup ${backup.id} does not have both its database and volume files, so it cannot be restored.`);
   }
-  const missing = missingRestoreTarget(target);
+  const missing = missingBackupSource(target);
   if (missing) {
     throw new AppError("unprocessable", `${label} has no ${missing} configured, so Lifeboat cannot restore into it. An administrator sets them in the environment's settings.`);
   }

@@ -12,6 +12,7 @@ import { getRestore } from "@/lib/db/queries/restores";
 import { backups, restores } from "@/lib/db/schema";
 import type { Environment, Job, Restore } from "@/lib/db/schema";
 import { holdEnvironmentLock, keepEnvironmentLock } from "@/lib/jobs/environment-lease";
+import { throttledProgress } from "@/lib/jobs/progress";
 import { jobLockHolder } from "@/lib/jobs/queue";
 import { PermanentJobError } from "@/lib/jobs/worker";
 import type { JobContext, JobHandler } from "@/lib/jobs/worker";
@@ -71,30 +72,13 @@ function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-/** Writes stage and bytes at most every `intervalMs`, one write at a time (like the backup engine's progressReporter). */
+/** A running restore's bytes so far, written to its row (see throttledProgress). */
 function restoreProgress(db: Db, restoreId: string, intervalMs: number) {
-  let bytes = 0;
-  let lastWrite = 0;
-  let writing = false;
-  return {
-    add(n: number) {
-      bytes += n;
-      const now = Date.now();
-      if (writing || now - lastWrite < intervalMs) return;
-      lastWrite = now;
-      writing = true;
-      db.update(restores)
-        .set({ progressBytes: bytes })
-        .where(and(eq(restores.id, restoreId), eq(restores.status, "running")))
-        .catch((err: unknown) => logger.warn({ err, restoreId }, "could not record restore progress"))
-        .finally(() => {
-          writing = false;
-        });
-    },
-    get bytes() {
-      return bytes;
-    },
-  };
+  return throttledProgress(
+    intervalMs,
+    (bytes) => db.update(restores).set({ progressBytes: bytes }).where(and(eq(restores.id, restoreId), eq(restores.status, "running"))),
+    (err) => logger.warn({ err, restoreId }, "could not record restore progress"),
+  );
 }
 
 async function setStage(db: Db, restoreId: string, stage: string): Promise<void> {
