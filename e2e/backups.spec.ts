@@ -93,10 +93,10 @@ test.describe("Backups page", () => {
     await expect(menu.getByRole("menuitem", { name: "Download" })).toBeFocused();
     await page.keyboard.press("Enter");
     const dialog = page.getByRole("dialog", { name: "Download backup" });
-    // Focus moves into the dialog (Radix never auto-focuses a link, so Close gets it) and Tab reaches the files.
-    await expect(dialog.getByRole("button", { name: "Close" })).toBeFocused();
-    await page.keyboard.press("Tab");
+    // Focus moves to the first file; Tab goes on to its Copy link button.
     await expect(dialog.getByRole("link", { name: "Database (.gz)" })).toBeFocused();
+    await page.keyboard.press("Tab");
+    await expect(dialog.getByRole("button", { name: "Copy link (1 hour) to Database (.gz)" })).toBeFocused();
     await expect(dialog.getByRole("listitem")).toHaveCount(2);
     await expect(dialog.getByRole("listitem").nth(1)).toContainText(/Liferay \(\.tgz\)\s*\d+(\.\d)? KiB/);
     await expect(dialog).toContainText(/sha256 [0-9a-f]{64}/);

@@ -4,7 +4,8 @@ import { useRef, useState } from "react";
 
 import { Dialog, DialogContent } from "@/components/ui/dialog";
 import { DropdownMenu, DropdownMenuContent, DropdownMenuItem, DropdownMenuTrigger } from "@/components/ui/dropdown-menu";
-import { buttonClasses } from "@/components/ui/button";
+import { Button, buttonClasses } from "@/components/ui/button";
+import { fetchJson } from "@/lib/api/client";
 import type { BackupJson } from "@/lib/backups/serialize";
 import { FILE_LABELS } from "@/lib/backups/serialize";
 import { formatBytes } from "@/lib/format";
@@ -12,6 +13,8 @@ import { formatBytes } from "@/lib/format";
 import { DeleteDialogContent } from "./delete-dialog";
 import { RestoreDialogContent } from "./restore-dialog";
 import type { RestoreTarget } from "./restore-dialog";
+
+const LINK_SECONDS = 60 * 60;
 
 /**
  * The ⋮ menu of one backup. Download opens the list of the backup's two
@@ -38,8 +41,10 @@ export function BackupActionsMenu({
   onDeleted: (backupId: string) => void;
 }) {
   const [announcement, setAnnouncement] = useState("");
+  const [linkMessage, setLinkMessage] = useState("");
   const [openDialog, setOpenDialog] = useState<"download" | "restore" | "delete" | null>(null);
   const triggerRef = useRef<HTMLButtonElement>(null);
+  const firstFileRef = useRef<HTMLAnchorElement>(null);
   // A dialog opens once the menu has finished closing: opened any earlier,
   // the menu's focus handling would pull focus back out of it.
   const openingDialog = useRef<"download" | "restore" | "delete" | null>(null);
@@ -52,6 +57,20 @@ export function BackupActionsMenu({
     event.preventDefault();
     triggerRef.current?.focus();
   };
+
+  /** A link that downloads the file without signing in, for an hour (POST …/files/{kind}/url). */
+  async function copyLink(kind: "database" | "volume") {
+    try {
+      const { response } = await fetchJson<{ response: { url: string; expires_at: string } }>(
+        `/api/v1/backups/${encodeURIComponent(backup.id)}/files/${kind}/url`,
+        { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ expires_in: LINK_SECONDS }) },
+      );
+      await navigator.clipboard.writeText(response.url);
+      setLinkMessage(`Copied a link to ${FILE_LABELS[kind]}; it works without signing in until ${new Date(response.expires_at).toLocaleTimeString()}.`);
+    } catch (error) {
+      setLinkMessage(error instanceof Error ? `The link could not be copied: ${error.message}` : "The link could not be copied.");
+    }
+  }
 
   async function copyId() {
     try {
@@ -112,18 +131,39 @@ export function BackupActionsMenu({
       </DropdownMenu>
 
       {downloadable && (
-        <Dialog open={openDialog === "download"} onOpenChange={(open) => setOpenDialog(open ? "download" : null)}>
-          <DialogContent title="Download backup" description={<span className="font-mono">{backup.id}</span>} onCloseAutoFocus={returnFocus}>
+        <Dialog
+          open={openDialog === "download"}
+          onOpenChange={(open) => {
+            setOpenDialog(open ? "download" : null);
+            setLinkMessage("");
+          }}
+        >
+          <DialogContent
+            title="Download backup"
+            description={<span className="font-mono">{backup.id}</span>}
+            onCloseAutoFocus={returnFocus}
+            onOpenAutoFocus={(event) => {
+              // The first file, not "Copy link" (Radix would pick the first button).
+              event.preventDefault();
+              firstFileRef.current?.focus();
+            }}
+          >
             <p className="text-sm text-slate-600">Together, these two files are the environment backup.</p>
+            <p role="status" className="mt-2 text-sm text-slate-700">
+              {linkMessage}
+            </p>
             <ul className="mt-4 space-y-3" aria-label="Files">
-              {backup.files.map((file) => (
+              {backup.files.map((file, index) => (
                 <li key={file.kind} className="rounded-md border border-slate-200 p-3">
                   <div className="flex items-center justify-between gap-4">
-                    <a href={file.download_url} download className={buttonClasses("primary")}>
+                    <a ref={index === 0 ? firstFileRef : undefined} href={file.download_url} download className={buttonClasses("primary")}>
                       {FILE_LABELS[file.kind]}
                     </a>
                     <span className="text-sm text-slate-600">{formatBytes(file.size)}</span>
                   </div>
+                  <Button variant="ghost" className="mt-2 px-2 py-1 text-xs" onClick={() => void copyLink(file.kind)}>
+                    Copy link (1 hour)<span className="sr-only"> to {FILE_LABELS[file.kind]}</span>
+                  </Button>
                   <p className="mt-2 break-all font-mono text-xs text-slate-500">
                     <span className="sr-only">SHA-256 of {FILE_LABELS[file.kind]}: </span>
                     sha256 {file.sha256}
