@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from "commander";
 
 import type { CliIo } from "./commands";
 import { createBackup, download, listBackups, login, restoreBackup, upload } from "./commands";
+import { decrypt } from "./decrypt";
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY } from "./download";
 import { AbortedError, NetworkError } from "./http";
 import { CliError, EXIT, EXIT_CODE_HELP } from "./errors";
@@ -15,6 +16,7 @@ const ENV_HELP = `Environment:
   LIFEBOAT_URL         server URL (wins over the stored config; --url wins over it)
   LIFEBOAT_TOKEN       API token (wins over the stored config)
   LIFEBOAT_CONFIG_DIR  where config.json is kept (default $XDG_CONFIG_HOME/lifeboat or ~/.config/lifeboat)
+  LIFEBOAT_AES_KEY     the key for \`backup decrypt\` (instead of --aes-key)
   CI                   any value: plain progress lines instead of bars`;
 
 function withConnection(command: Command): Command {
@@ -127,6 +129,14 @@ function buildProgram(io: CliIo): Command {
         .option("--json", "print the restore as JSON"),
     ),
   ).action((flags) => restoreBackup(io, flags));
+
+  backup
+    .command("decrypt")
+    .description("decrypt what the backup-key endpoint sent with aes_key (LBAES1, docs/backup-key.md) back into its tar")
+    .requiredOption("-i, --input <file>", "the encrypted download, e.g. backup.tar.crypt")
+    .option("-o, --output <file>", "where the tar goes (default: the input without .crypt)")
+    .option("--aes-key <hex>", "the 64-hex-character key (default: LIFEBOAT_AES_KEY, which keeps it out of shell history)")
+    .action((flags) => decrypt(io, flags));
 
   return program;
 }
