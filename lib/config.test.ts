@@ -35,6 +35,15 @@ describe("configuration", () => {
     expect(problemsOf({ UPLOAD_PARALLEL_PARTS: "0" })[0]).toMatch(/^UPLOAD_PARALLEL_PARTS: /);
   });
 
+  it("imports only from public addresses unless IMPORT_ALLOW_PRIVATE_NETWORKS says otherwise", () => {
+    expect(parseConfig({}).importAllowPrivateNetworks).toBe(false);
+    expect(parseConfig({ IMPORT_ALLOW_PRIVATE_NETWORKS: "" }).importAllowPrivateNetworks).toBe(false);
+    expect(parseConfig({ IMPORT_ALLOW_PRIVATE_NETWORKS: "false" }).importAllowPrivateNetworks).toBe(false);
+    expect(parseConfig({ IMPORT_ALLOW_PRIVATE_NETWORKS: "true" }).importAllowPrivateNetworks).toBe(true);
+    expect(parseConfig({ IMPORT_ALLOW_PRIVATE_NETWORKS: "1" }).importAllowPrivateNetworks).toBe(true);
+    expect(problemsOf({ IMPORT_ALLOW_PRIVATE_NETWORKS: "sometimes" })[0]).toMatch(/^IMPORT_ALLOW_PRIVATE_NETWORKS: /);
+  });
+
   it("limits API callers to 600 requests a minute unless API_RATE_LIMIT says otherwise", () => {
     expect(parseConfig({}).apiRateLimitPerMinute).toBe(600);
     expect(parseConfig({ API_RATE_LIMIT: "3600" }).apiRateLimitPerMinute).toBe(3600);

@@ -47,6 +47,7 @@ const envSchema = z.object({
   LIFEBOAT_SEED_DEMO: z.enum(["true", "false", "auto"]).default("auto"),
   UPLOAD_PARALLEL_PARTS: z.coerce.number().int().min(1).max(64).default(4),
   UPLOAD_SESSION_TTL_HOURS: z.coerce.number().min(1).max(24 * 30).default(24),
+  IMPORT_ALLOW_PRIVATE_NETWORKS: booleanFlag,
   API_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(600),
   // The SysReptor seed's rule: no key, no backup-key endpoint; a key shorter than 20 characters is refused outright.
   BACKUP_KEY: optionalString.pipe(z.string().min(20, "must be at least 20 characters (or unset, which disables the backup-key endpoint)").optional()),
@@ -71,6 +72,12 @@ export interface AppConfig {
   productionOnly: boolean;
   seedDemo: boolean;
   uploads: { parallelParts: number; sessionTtlMs: number };
+  /**
+   * Lets "import from remote_url" fetch from loopback, link-local (cloud metadata),
+   * private and other internal addresses. Off: an environment administrator is not
+   * a server administrator, and must not reach what only the server can reach.
+   */
+  importAllowPrivateNetworks: boolean;
   /** Requests per minute each API caller (token, or signed-in person) may make to /api/v1; see lib/api/rate-limit.ts. */
   apiRateLimitPerMinute: number;
   /** Enables `POST /api/v1/utils/backup/` (docs/backup-key.md); undefined: that endpoint is disabled. */
@@ -154,6 +161,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     productionOnly: e.LIFEBOAT_PRODUCTION_ONLY,
     seedDemo: e.LIFEBOAT_SEED_DEMO === "auto" ? mode === "embedded" : e.LIFEBOAT_SEED_DEMO === "true",
     uploads: { parallelParts: e.UPLOAD_PARALLEL_PARTS, sessionTtlMs: e.UPLOAD_SESSION_TTL_HOURS * 60 * 60 * 1000 },
+    importAllowPrivateNetworks: e.IMPORT_ALLOW_PRIVATE_NETWORKS,
     apiRateLimitPerMinute: e.API_RATE_LIMIT,
     backupKey: e.BACKUP_KEY,
     logLevel: e.LOG_LEVEL,

@@ -1,11 +1,17 @@
-import { Readable, Transform } from "node:stream";
+import { request as httpRequest } from "node:http";
+import type { IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { isIP } from "node:net";
+import type { Readable } from "node:stream";
+import { Transform } from "node:stream";
 import type { TransformCallback } from "node:stream";
-import type { ReadableStream as WebReadableStream } from "node:stream/web";
 
 import { streamToStorage } from "@/lib/backups/engine/stream-to-storage";
 import type { StoredObject } from "@/lib/backups/engine/stream-to-storage";
 import type { Storage } from "@/lib/storage/types";
 
+import { checkLiteralHost, guardedLookup, isInternalAddressError } from "./address-guard";
+import type { DestinationPolicy } from "./address-guard";
 import { redactUrl } from "./remote-url";
 
 /**
@@ -44,7 +50,7 @@ function formatSize(bytes: number): string {
   return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
-/** fetch() refuses URLs with credentials in them; they travel as basic auth instead, as curl sends them. */
+/** Credentials in the URL travel as basic auth, as curl sends them. */
 function splitCredentials(url: URL): { target: URL; authorization: string | null } {
   if (!url.username && !url.password) return { target: url, authorization: null };
   const target = new URL(url);
@@ -54,7 +60,7 @@ function splitCredentials(url: URL): { target: URL; authorization: string | null
   return { target, authorization: `Basic ${Buffer.from(pair).toString("base64")}` };
 }
 
-/** Why a request never got an answer, in words; undici puts the system error in `cause`. */
+/** Why a request never got an answer, in words (the system error's code, or a wrapped one's `cause`). */
 function explainFetchFailure(label: string, url: URL, error: unknown, timedOut: boolean, limits: FetchLimits): ImportError {
   const where = redactUrl(url);
   if (timedOut) return new ImportError(`${label} ${where}: ${url.host} did not answer within ${Math.round(limits.responseTimeoutMs / 1000)} seconds.`);
@@ -92,11 +98,53 @@ interface OpenedResponse {
 }
 
 /**
- * GETs `url`, following up to `maxRedirects` redirects by hand: each hop is
- * checked to be http(s) again, and credentials go only to the origin they
- * were given for. Anything but 2xx fails with the status in the message.
+ * One GET with node:http(s) rather than fetch(): its `lookup` option is the
+ * one place that sees the address a socket is about to connect to, which is
+ * where the destination policy is enforced (lib/backups/import/address-guard.ts).
+ * No agent: a pooled socket must never carry a request past that check.
  */
-async function openRemote(label: string, url: URL, limits: FetchLimits, signal?: AbortSignal): Promise<OpenedResponse> {
+function get(target: URL, headers: Record<string, string>, policy: DestinationPolicy, signal: AbortSignal): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const send = target.protocol === "https:" ? httpsRequest : httpRequest;
+    const request = send({
+      protocol: target.protocol,
+      hostname: target.hostname.replace(/^\[|\]$/g, ""),
+      port: target.port || undefined,
+      path: `${target.pathname}${target.search}`,
+      method: "GET",
+      headers,
+      agent: false,
+      lookup: guardedLookup(policy),
+      signal,
+    });
+    request.once("response", resolve);
+    // `on`, not `once`: an error after the response (an abort mid-body) must not go unheard; the body reports it too.
+    request.on("error", reject);
+    request.end();
+  });
+}
+
+/**
+ * The reason a refused destination fails the import with: what was typed, or
+ * that a redirect went somewhere internal — never the address a name resolved
+ * to or where a redirect pointed, which would tell more than the person knows.
+ */
+function refusedDestination(label: string, original: URL, current: URL, hop: number): ImportError {
+  const allow = "An administrator of the Lifeboat server can allow it with IMPORT_ALLOW_PRIVATE_NETWORKS=true.";
+  if (hop > 0) return new ImportError(`${label} ${redactUrl(original)} redirects to a private or internal address, which Lifeboat does not fetch from. ${allow}`);
+  if (isIP(current.hostname.replace(/^\[|\]$/g, "")) !== 0) {
+    return new ImportError(`${label} points to a private or internal address (${current.hostname}), which Lifeboat does not fetch from. ${allow}`);
+  }
+  return new ImportError(`${label} ${redactUrl(original)}: ${current.hostname} resolves to a private or internal address, which Lifeboat does not fetch from. ${allow}`);
+}
+
+/**
+ * GETs `url`, following up to `maxRedirects` redirects by hand: each hop is
+ * checked to be http(s) again and to lead to an address `policy` allows, and
+ * credentials go only to the origin they were given for. Anything but 2xx
+ * fails with the status in the message.
+ */
+async function openRemote(label: string, url: URL, limits: FetchLimits, policy: DestinationPolicy, signal?: AbortSignal): Promise<OpenedResponse> {
   let current = url;
   let credentialsOrigin = url.username || url.password ? url.origin : null;
   for (let hop = 0; ; hop++) {
@@ -108,24 +156,28 @@ async function openRemote(label: string, url: URL, limits: FetchLimits, signal?:
       timeout.abort(new Error("response timeout"));
     }, limits.responseTimeoutMs);
     timer.unref();
-    let response: Response;
+    let response: IncomingMessage;
     try {
-      response = await fetch(target, {
-        redirect: "manual",
-        headers: { ...(authorization ? { authorization } : {}), "user-agent": "Lifeboat backup import", "accept-encoding": "identity" },
-        signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal,
-      });
+      checkLiteralHost(target, policy);
+      response = await get(
+        target,
+        { ...(authorization ? { authorization } : {}), "user-agent": "Lifeboat backup import", "accept-encoding": "identity" },
+        policy,
+        signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal,
+      );
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
+      if (isInternalAddressError(error)) throw refusedDestination(label, url, current, hop);
       throw explainFetchFailure(label, current, error, timedOut, limits);
     } finally {
       clearTimeout(timer);
     }
 
-    if (REDIRECTS.has(response.status)) {
-      await response.body?.cancel().catch(() => undefined);
-      const location = response.headers.get("location");
-      if (!location) throw new ImportError(`${label} ${redactUrl(current)}: the server answered HTTP ${response.status} without saying where to.`);
+    const status = response.statusCode ?? 0;
+    if (REDIRECTS.has(status)) {
+      response.destroy();
+      const location = response.headers.location;
+      if (!location) throw new ImportError(`${label} ${redactUrl(current)}: the server answered HTTP ${status} without saying where to.`);
       if (hop >= limits.maxRedirects) throw new ImportError(`${label} ${redactUrl(url)}: more than ${limits.maxRedirects} redirects.`);
       const next = new URL(location, current);
       if (next.protocol !== "http:" && next.protocol !== "https:") {
@@ -141,18 +193,18 @@ async function openRemote(label: string, url: URL, limits: FetchLimits, signal?:
       current = next;
       continue;
     }
-    if (!response.ok || !response.body) {
-      await response.body?.cancel().catch(() => undefined);
-      const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
-      throw new ImportError(`${label} ${redactUrl(current)}: the server answered HTTP ${status}.`);
+    if (status < 200 || status > 299) {
+      response.destroy();
+      const text = `${status}${response.statusMessage ? ` ${response.statusMessage}` : ""}`;
+      throw new ImportError(`${label} ${redactUrl(current)}: the server answered HTTP ${text}.`);
     }
-    const declared = response.headers.get("content-length");
-    const length = declared !== null && /^\d+$/.test(declared) ? Number(declared) : null;
+    const declared = response.headers["content-length"];
+    const length = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : null;
     if (length !== null && length > limits.maxBytes) {
-      await response.body.cancel().catch(() => undefined);
+      response.destroy();
       throw new ImportError(`${label} ${redactUrl(current)} is ${formatSize(length)}, more than the ${formatSize(limits.maxBytes)} an imported file may be.`);
     }
-    return { body: Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), length };
+    return { body: response, length };
   }
 }
 
@@ -214,13 +266,15 @@ export async function fetchToStorage(input: {
   /** How messages name this URL, e.g. "remote_url". */
   label: string;
   limits: FetchLimits;
+  /** Which addresses may be fetched from; every redirect hop is held to it too. */
+  policy: DestinationPolicy;
   onBytes?: (bytes: number) => void;
   /** Called once the response's headers are in, with its Content-Length if any. */
   onLength?: (bytes: number | null) => void;
   signal?: AbortSignal;
 }): Promise<StoredObject> {
   const url = new URL(input.url);
-  const { body, length } = await openRemote(input.label, url, input.limits, input.signal);
+  const { body, length } = await openRemote(input.label, url, input.limits, input.policy, input.signal);
   input.onLength?.(length);
   const guard = new TransferGuard(input.label, url, input.limits);
   let bodyError: unknown;

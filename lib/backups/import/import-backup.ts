@@ -16,6 +16,7 @@ import type { BackupWithFiles } from "@/lib/db/queries/backups";
 import { acquireEnvironmentLock, releaseEnvironmentLock } from "@/lib/db/queries/locks";
 import { backupFiles, backups, jobs } from "@/lib/db/schema";
 import type { Backup, BackupManifest, Environment, Job } from "@/lib/db/schema";
+import { getConfig } from "@/lib/config";
 import { AppError } from "@/lib/errors";
 import { holdEnvironmentLock, keepEnvironmentLock } from "@/lib/jobs/environment-lease";
 import { jobLockHolder } from "@/lib/jobs/queue";
@@ -31,6 +32,7 @@ import { environmentBusyError } from "@/lib/uploads/lock-message";
 import type { RequestInfo } from "@/lib/uploads/sessions";
 import type { FileKind } from "@/lib/uploads/store";
 
+import { obviouslyInternalHost } from "./address-guard";
 import { fetchToStorage, ImportError, isImportError } from "./fetch-to-storage";
 import type { FetchLimits } from "./fetch-to-storage";
 import { isFetchableUrl, redactUrl, urlFileName } from "./remote-url";
@@ -68,6 +70,8 @@ export interface ImportDeps {
   db: Db;
   storage: Storage;
   limits?: Partial<FetchLimits>;
+  /** Fetch from loopback, private and other internal addresses too; undefined: IMPORT_ALLOW_PRIVATE_NETWORKS. */
+  allowPrivateNetworks?: boolean;
   /** Environment lock lease; renewed every quarter of it while the import runs. */
   lockTtlMs?: number;
   progressIntervalMs?: number;
@@ -100,18 +104,30 @@ export async function requestImport({
   environment,
   input,
   request,
+  allowPrivateNetworks,
 }: {
   db: Db;
   actor: Actor;
   environment: Environment;
   input: ImportBackupInput;
   request?: RequestInfo;
+  /** undefined: IMPORT_ALLOW_PRIVATE_NETWORKS from the configuration. */
+  allowPrivateNetworks?: boolean;
 }): Promise<BackupWithFiles> {
   if (!canUploadBackup(actor, environment)) {
     throw new AppError("forbidden", `Only administrators of ${environmentLabel(environment)} may import backups into it.`);
   }
   for (const [field, value] of [["remote_url", input.remoteUrl], ["volume_url", input.volumeUrl]] as const) {
     if (!isFetchableUrl(value)) throw new AppError("bad_request", `${field} must be an http:// or https:// URL.`);
+    // What is internal without asking DNS is refused now; names are checked by the job as it connects, every redirect included.
+    const internal = obviouslyInternalHost(new URL(value));
+    if (internal && !(allowPrivateNetworks ?? getConfig().importAllowPrivateNetworks)) {
+      throw new AppError(
+        "bad_request",
+        `${field} points to a private or internal address (${internal}), which Lifeboat does not fetch from. ` +
+          "An administrator of the Lifeboat server can allow it with IMPORT_ALLOW_PRIVATE_NETWORKS=true.",
+      );
+    }
   }
 
   const jobId = randomUUID();
@@ -255,6 +271,7 @@ async function recordImported(
 export async function runImport(deps: ImportDeps, job: Pick<Job, "id">, payload: ImportPayload, context?: Pick<JobContext, "signal">): Promise<void> {
   const { db, storage } = deps;
   const limits = { ...DEFAULT_IMPORT_LIMITS, ...deps.limits };
+  const policy = { allowPrivateNetworks: deps.allowPrivateNetworks ?? getConfig().importAllowPrivateNetworks };
   const found = await getBackup(db, { id: payload.backupId });
   if (!found) throw new PermanentJobError(`backup ${payload.backupId} does not exist`);
   const { environment, files: _files, ...backup } = found;
@@ -295,7 +312,7 @@ export async function runImport(deps: ImportDeps, job: Pick<Job, "id">, payload:
       throw error;
     };
     const fetchOne = (kind: FileKind, url: string, label: string): Promise<StoredObject> =>
-      fetchToStorage({ storage, key: backupObjectKey(backup.id, kind), url, label, limits, onBytes: (n) => progress.add(n), onLength: onLength(kind), signal: abort.signal }).catch(failFast);
+      fetchToStorage({ storage, key: backupObjectKey(backup.id, kind), url, label, limits, policy, onBytes: (n) => progress.add(n), onLength: onLength(kind), signal: abort.signal }).catch(failFast);
     // Settled, not raced: cleanup must not run while the other file is still being written.
     const [database, volume] = await Promise.allSettled([fetchOne("database", sources.remoteUrl, "remote_url"), fetchOne("volume", sources.volumeUrl, "volume_url")]);
     if (abort.signal.aborted) throw abort.signal.reason;

@@ -153,7 +153,7 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
   }
 
   async function importAndRun(remoteUrl: string, volumeUrl: string) {
-    const queued = await requestImport({ db: handle.db, actor: admin, environment, input: { remoteUrl, volumeUrl } });
+    const queued = await requestImport({ db: handle.db, actor: admin, environment, allowPrivateNetworks: true, input: { remoteUrl, volumeUrl } });
     await runJobs();
     return (await getBackup(handle.db, { id: queued.id }))!;
   }
@@ -164,7 +164,8 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
     await seedDemoProject(handle.db);
     root = await mkdtemp(path.join(tmpdir(), "lifeboat-import-"));
     storage = createStorage({ driver: "local", root: path.join(root, "storage") });
-    deps = { db: handle.db, storage, progressIntervalMs: 20 };
+    // The file server is on loopback, which only an explicit allowance lets an import reach.
+    deps = { db: handle.db, storage, progressIntervalMs: 20, allowPrivateNetworks: true };
     files = { database: gz(pgDump({ filler: 300_000 })), volume: await documentLibraryTgz({ extraBytes: 200_000 }) };
     web = await startFileServer(files);
     admin = await actorFor("alice@acme.test", [DEMO_GROUPS.admins]);
@@ -188,6 +189,7 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
       db: handle.db,
       actor: admin,
       environment,
+      allowPrivateNetworks: true,
       input: { remoteUrl: `${web.base}/files/database.gz`, volumeUrl: `${web.base}/chunked/volume.tgz`, name: "from the old host" },
     });
     expect(queued).toMatchObject({ status: "queued", origin: "imported", name: "from the old host", createdBy: admin.email, createdByType: "user" });
@@ -316,20 +318,52 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
     const codeOf = (promise: Promise<unknown>) => promise.then(() => "ok", (error: unknown) => (isAppError(error) ? `${error.status} ${error.message}` : String(error)));
     const input = { remoteUrl: `${web.base}/files/database.gz`, volumeUrl: `${web.base}/files/volume.tgz` };
     expect(await codeOf(requestImport({ db: handle.db, actor: member, environment, input }))).toBe("403 Only administrators of acme-dev may import backups into it.");
-    expect(await codeOf(requestImport({ db: handle.db, actor: admin, environment, input: { ...input, volumeUrl: "file:///etc/passwd" } }))).toMatch(/^400 volume_url must be an http/);
+    expect(await codeOf(requestImport({ db: handle.db, actor: admin, environment, allowPrivateNetworks: true, input: { ...input, volumeUrl: "file:///etc/passwd" } }))).toMatch(/^400 volume_url must be an http/);
 
-    const first = await requestImport({ db: handle.db, actor: admin, environment, input });
-    const second = await codeOf(requestImport({ db: handle.db, actor: admin, environment, input }));
+    const first = await requestImport({ db: handle.db, actor: admin, environment, allowPrivateNetworks: true, input });
+    const second = await codeOf(requestImport({ db: handle.db, actor: admin, environment, allowPrivateNetworks: true, input }));
     expect(second).toMatch(/^409 acme-dev is busy: a backup \(.*\) started by alice@acme\.test is running/);
     expect(second).toContain(first.id);
     await runJobs();
     expect((await getBackup(handle.db, { id: first.id }))?.status).toBe("completed");
-    expect(await codeOf(requestImport({ db: handle.db, actor: admin, environment, input }))).toBe("ok");
+    expect(await codeOf(requestImport({ db: handle.db, actor: admin, environment, allowPrivateNetworks: true, input }))).toBe("ok");
     await runJobs();
   });
 
+  it("refuses loopback and other internal URLs by default: at once when the URL says so, and again when the job connects, never sending a request", async () => {
+    const codeOf = (promise: Promise<unknown>) => promise.then(() => "ok", (error: unknown) => (isAppError(error) ? `${error.status} ${error.message}` : String(error)));
+    const allow = "An administrator of the Lifeboat server can allow it with IMPORT_ALLOW_PRIVATE_NETWORKS=true.";
+    const volumeUrl = "https://files.example.com/volume.tgz";
+    for (const [url, host] of [
+      [`${web.base}/files/database.gz`, "127.0.0.1"],
+      ["http://169.254.169.254/latest/meta-data/", "169.254.169.254"],
+      ["http://[::ffff:10.0.0.1]/db.gz", "[::ffff:a00:1]"],
+      ["http://localhost:8080/db.gz", "localhost"],
+    ] as const) {
+      expect(await codeOf(requestImport({ db: handle.db, actor: admin, environment, allowPrivateNetworks: false, input: { remoteUrl: url, volumeUrl } }))).toBe(
+        `400 remote_url points to a private or internal address (${host}), which Lifeboat does not fetch from. ${allow}`,
+      );
+    }
+    expect(await getEnvironmentLock(handle.db, { environmentId: environment.id })).toBeUndefined();
+
+    // Queued while allowed, run by a server that does not allow it: the job checks again, before connecting.
+    const saved = deps.allowPrivateNetworks;
+    deps.allowPrivateNetworks = false;
+    try {
+      const backup = await importAndRun(`${web.base}/files/database.gz`, `${web.base}/files/volume.tgz`);
+      expect(backup.status).toBe("failed");
+      expect(backup.statusReason).toMatch(/^(remote|volume)_url points to a private or internal address \(127\.0\.0\.1\), which Lifeboat does not fetch from\. /);
+      expect(backup.statusReason).toContain(allow);
+      expect(web.seen).toHaveLength(0);
+      expect(await objectsUnder(storage, `backups/${backup.id}/`)).toEqual([]);
+      expect(await getEnvironmentLock(handle.db, { environmentId: environment.id })).toBeUndefined();
+    } finally {
+      deps.allowPrivateNetworks = saved;
+    }
+  });
+
   it("an import whose worker dies is run again, then failed with its lock released and nothing stored", async () => {
-    const queued = await requestImport({ db: handle.db, actor: admin, environment, input: { remoteUrl: `${web.base}/files/database.gz`, volumeUrl: `${web.base}/files/volume.tgz` } });
+    const queued = await requestImport({ db: handle.db, actor: admin, environment, allowPrivateNetworks: true, input: { remoteUrl: `${web.base}/files/database.gz`, volumeUrl: `${web.base}/files/volume.tgz` } });
     const handlers = { [IMPORT_QUEUE]: createImportJobHandler(deps) };
     for (const attempt of [1, 2]) {
       const job = await claimJob(handle.db, { queues: [IMPORT_QUEUE], workerId: `doomed-${attempt}`, leaseMs: 60_000 });

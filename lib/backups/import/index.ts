@@ -3,3 +3,5 @@ export type { ImportBackupInput, ImportDeps, ImportPayload } from "./import-back
 export { fetchToStorage, ImportError, isImportError } from "./fetch-to-storage";
 export type { FetchLimits } from "./fetch-to-storage";
 export { isFetchableUrl, redactUrl, urlFileName } from "./remote-url";
+export { isInternalAddress, obviouslyInternalHost } from "./address-guard";
+export type { DestinationPolicy } from "./address-guard";
