@@ -18,7 +18,7 @@ import { environmentLabel } from "@/lib/uploads/access";
 
 import { DUMP_TOOL, resolveDumpCommand, runTool, serverVersionFromHeader, toolVersion } from "./dump";
 import type { DatabaseSource } from "./dump";
-import { BackupError, isBackupError } from "./errors";
+import { BackupError, readableBackupFailure } from "./errors";
 import { createBackupGzip, HeadSniffer, streamToStorage, verifyStoredObject } from "./stream-to-storage";
 import type { StoredObject } from "./stream-to-storage";
 import { volumeTarStream } from "./volume";
@@ -295,8 +295,9 @@ export async function runCreateBackup(deps: BackupEngineDeps, job: Pick<Job, "id
       log.warn({ err: error }, "backup job lost its lease; leaving the backup to the run that took it over");
       throw error;
     }
-    const reason = isBackupError(error) ? error.message : INTERNAL_REASON;
-    if (isBackupError(error)) log.warn({ reason }, "backup failed");
+    const readable = readableBackupFailure(error);
+    const reason = readable ? readable.message : INTERNAL_REASON;
+    if (readable) log.warn({ reason }, "backup failed");
     else log.error({ err: error }, "backup failed with an internal error");
     await failBackup({ db, storage }, { backup, environment, reason, jobId: job.id });
     throw new PermanentJobError(reason, { cause: error });

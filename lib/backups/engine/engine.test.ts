@@ -3,7 +3,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -325,6 +326,39 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
     expect((await getJob(handle.db, { jobId: (await handle.db.select().from(jobs))[0]!.id }))?.status).toBe("failed");
     const audit = await listAuditEvents(handle.db, { environmentId: environment.id });
     expect(audit.find((e) => e.backupId === queued.id)).toMatchObject({ action: "backup.create_failed", detail: expect.objectContaining({ reason: backup!.statusReason }) });
+  });
+
+  it("a full disk fails the backup with a reason a person can act on, and deletes what was written", async () => {
+    // Storage whose disk fills up after the first chunk it receives.
+    const full = new Proxy(storage, {
+      get(target, prop) {
+        if (prop === "putObject") {
+          // As a file write stream fails: the first write errors with ENOSPC.
+          return async (_key: string, body: NodeJS.ReadableStream) =>
+            pipeline(
+              body,
+              new Writable({
+                write(_chunk, _encoding, callback) {
+                  callback(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }));
+                },
+              }),
+            );
+        }
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const fullDeps = { ...deps, storage: full };
+    const environment = await configure("dev", { dbEngine: "postgresql", dbHost: PG.host, dbName: pgSource, dbUser: PG.user, volumePath: volumePath() });
+    const queued = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
+    const stop = startJobWorker({ db: handle.db, handlers: { [CREATE_BACKUP_QUEUE]: createBackupJobHandler(fullDeps) }, pollMs: 10 });
+    await until(async () => (await handle.db.select().from(jobs).where(sql`${jobs.status} in ('queued', 'running')`)).length === 0);
+    await stop();
+    const backup = await getBackup(handle.db, { id: queued.id });
+    expect(backup?.status).toBe("failed");
+    expect(backup?.statusReason).toMatch(/^The disk Lifeboat stores backups on ran out of space while writing this backup/);
+    expect(await objectsUnder(storage, `backups/${queued.id}/`)).toEqual([]);
+    expect(await getEnvironmentLock(handle.db, { environmentId: environment.id })).toBeUndefined();
   });
 
   it("says pg_dump is not installed when it is not on the PATH", async () => {
