@@ -349,7 +349,7 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
       },
     });
     const fullDeps = { ...deps, storage: full };
-    const environment = await configure("dev", { dbEngine: "postgresql", dbHost: PG.host, dbName: pgSource, dbUser: PG.user, volumePath: volumePath() });
+    const environment = await configure("dev", { dbEngine: "postgresql", dbHost: PG.host, dbPort: PG.port, dbName: pgSource, dbUser: PG.user, volumePath: volumePath() });
     const queued = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
     const stop = startJobWorker({ db: handle.db, handlers: { [CREATE_BACKUP_QUEUE]: createBackupJobHandler(fullDeps) }, pollMs: 10 });
     await until(async () => (await handle.db.select().from(jobs).where(sql`${jobs.status} in ('queued', 'running')`)).length === 0);
