@@ -3,6 +3,8 @@
 import * as DialogPrimitive from "@radix-ui/react-dialog";
 import type { ComponentPropsWithoutRef, ReactNode } from "react";
 
+import { Button } from "./button";
+
 // Radix gives the dialog its semantics: focus trapped inside, Escape closes,
 // focus returns, the rest of the page inert for screen readers.
 
@@ -35,5 +37,27 @@ export function DialogContent({
         </DialogPrimitive.Close>
       </DialogPrimitive.Content>
     </DialogPrimitive.Portal>
+  );
+}
+
+/**
+ * The end of a confirmation dialog: what went wrong (if anything, announced),
+ * Cancel, and the one action, so every confirm dialog reads the same.
+ */
+export function ConfirmFooter({ error, action }: { error?: string | null; action: ReactNode }) {
+  return (
+    <>
+      {error && (
+        <p role="alert" className="mt-3 rounded-md bg-red-50 p-2 text-sm text-red-800">
+          {error}
+        </p>
+      )}
+      <div className="mt-4 flex justify-end gap-3">
+        <DialogPrimitive.Close asChild>
+          <Button variant="secondary">Cancel</Button>
+        </DialogPrimitive.Close>
+        {action}
+      </div>
+    </>
   );
 }

@@ -5,7 +5,7 @@ import type { FormEvent } from "react";
 
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
-import { Dialog, DialogClose, DialogContent } from "@/components/ui/dialog";
+import { ConfirmFooter, Dialog, DialogContent } from "@/components/ui/dialog";
 import { useCreateTokenMutation, useRevokeTokenMutation, useTokensQuery } from "@/components/hooks/use-tokens-query";
 import { formatDateTime } from "@/lib/format";
 import type { TokenView } from "@/lib/tokens/view";
@@ -247,23 +247,18 @@ function TokenList() {
       >
         {revoking && (
           <DialogContent title={`Revoke ${revoking.name}?`} description="Scripts using it stop working at once. This cannot be undone.">
-            {revoke.error && (
-              <p role="alert" className="mb-3 text-sm text-red-700">
-                {revoke.error.message}
-              </p>
-            )}
-            <div className="flex justify-end gap-2">
-              <DialogClose asChild>
-                <Button variant="secondary">Cancel</Button>
-              </DialogClose>
-              <Button
-                variant="danger"
-                disabled={revoke.isPending}
-                onClick={() => revoke.mutate(revoking.id, { onSuccess: () => setRevoking(null) })}
-              >
-                {revoke.isPending ? "Revoking…" : "Revoke token"}
-              </Button>
-            </div>
+            <ConfirmFooter
+              error={revoke.error?.message}
+              action={
+                <Button
+                  variant="danger"
+                  disabled={revoke.isPending}
+                  onClick={() => revoke.mutate(revoking.id, { onSuccess: () => setRevoking(null) })}
+                >
+                  {revoke.isPending ? "Revoking…" : "Revoke token"}
+                </Button>
+              }
+            />
           </DialogContent>
         )}
       </Dialog>

@@ -2,7 +2,7 @@
 
 import { useDeleteBackupMutation } from "@/components/hooks/use-delete-backup-mutation";
 import { Button } from "@/components/ui/button";
-import { DialogClose, DialogContent } from "@/components/ui/dialog";
+import { ConfirmFooter, DialogContent } from "@/components/ui/dialog";
 import type { BackupJson } from "@/lib/backups/serialize";
 
 /**
@@ -29,24 +29,19 @@ export function DeleteDialogContent({
       <p className="text-sm text-slate-700">
         The backup and its two files (database and document library) are deleted from storage. This cannot be undone.
       </p>
-      {mutation.isError && (
-        <p role="alert" className="mt-3 rounded-md bg-red-50 p-2 text-sm text-red-800">
-          {mutation.error.message}
-        </p>
-      )}
-      <div className="mt-4 flex justify-end gap-3">
-        <DialogClose asChild>
-          <Button variant="secondary">Cancel</Button>
-        </DialogClose>
-        <Button
-          variant="danger"
-          disabled={mutation.isPending}
-          aria-busy={mutation.isPending}
-          onClick={() => mutation.mutate(backup.id, { onSuccess: () => onDeleted(backup.id) })}
-        >
-          {mutation.isPending ? "Deleting…" : "Delete backup"}
-        </Button>
-      </div>
+      <ConfirmFooter
+        error={mutation.isError ? mutation.error.message : null}
+        action={
+          <Button
+            variant="danger"
+            disabled={mutation.isPending}
+            aria-busy={mutation.isPending}
+            onClick={() => mutation.mutate(backup.id, { onSuccess: () => onDeleted(backup.id) })}
+          >
+            {mutation.isPending ? "Deleting…" : "Delete backup"}
+          </Button>
+        }
+      />
     </DialogContent>
   );
 }

@@ -6,7 +6,7 @@ import type { FormEvent } from "react";
 
 import { useRestoreMutation } from "@/components/hooks/use-restores";
 import { Button } from "@/components/ui/button";
-import { DialogClose, DialogContent } from "@/components/ui/dialog";
+import { ConfirmFooter, DialogClose, DialogContent } from "@/components/ui/dialog";
 import type { BackupJson } from "@/lib/backups/serialize";
 
 /** An environment of the project the person administers, so may restore into. */
@@ -110,19 +110,14 @@ export function RestoreDialogContent({
               />
             </div>
           )}
-          {mutation.isError && (
-            <p role="alert" className="rounded-md bg-red-50 p-2 text-sm text-red-800">
-              {mutation.error.message}
-            </p>
-          )}
-          <div className="flex justify-end gap-3">
-            <DialogClose asChild>
-              <Button variant="secondary">Cancel</Button>
-            </DialogClose>
-            <Button type="submit" variant="danger" disabled={!target || !confirmed || mutation.isPending} aria-busy={mutation.isPending}>
-              {mutation.isPending ? "Queueing…" : target ? `Restore into ${projectId}-${target.name}` : "Restore"}
-            </Button>
-          </div>
+          <ConfirmFooter
+            error={mutation.isError ? mutation.error.message : null}
+            action={
+              <Button type="submit" variant="danger" disabled={!target || !confirmed || mutation.isPending} aria-busy={mutation.isPending}>
+                {mutation.isPending ? "Queueing…" : target ? `Restore into ${projectId}-${target.name}` : "Restore"}
+              </Button>
+            }
+          />
         </form>
       )}
     </DialogContent>
