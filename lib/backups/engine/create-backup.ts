@@ -6,7 +6,7 @@ import { recordAuditEvent } from "@/lib/db/queries/audit";
 import { getBackup } from "@/lib/db/queries/backups";
 import { releaseEnvironmentLock } from "@/lib/db/queries/locks";
 import { backupFiles, backups } from "@/lib/db/schema";
-import type { Backup, BackupManifest, Environment, Job } from "@/lib/db/schema";
+import type { Backup, BackupFile, BackupManifest, Environment, Job } from "@/lib/db/schema";
 import { holdEnvironmentLock, keepEnvironmentLock } from "@/lib/jobs/environment-lease";
 import { throttledProgress } from "@/lib/jobs/progress";
 import { jobLockHolder } from "@/lib/jobs/queue";
@@ -201,7 +201,45 @@ async function recordCompleted(
     database: { engine: environment.dbEngine, serverVersion: input.serverVersion, dumpTool: input.dumpTool },
     files: files.map((f) => ({ kind: f.kind, name: f.name, size: f.object.size, sha256: f.object.sha256 })),
   };
-  const total = database.size + volume.size;
+  await completeRunningBackup(db, {
+    backup,
+    environment,
+    files: files.map((f) => ({ kind: f.kind, name: f.name, size: f.object.size, sha256: f.object.sha256, storageKey: f.object.key })),
+    verify: {
+      status: "passed",
+      text: `${FILE_NAMES.database} and ${FILE_NAMES.volume} were read back from storage; sizes and SHA-256 match what was written.`,
+    },
+    dbEngine: environment.dbEngine,
+    manifest,
+    completedAt,
+    audit: {
+      action: "backup.create",
+      detail: { jobId: input.jobId, origin: backup.origin, files: manifest.files, serverVersion: input.serverVersion, dumpTool: input.dumpTool },
+    },
+  });
+}
+
+/**
+ * A running backup's job finished: the backup becomes completed with its
+ * files, manifest and verify result, and is audited, in one transaction. A
+ * backup someone else settled meanwhile (a sweep that took the job for dead)
+ * keeps their verdict: this throws instead.
+ */
+export async function completeRunningBackup(
+  db: Db,
+  input: {
+    backup: Pick<Backup, "id" | "createdBy" | "createdByType">;
+    environment: Environment;
+    files: { kind: BackupFile["kind"]; name: string; size: number; sha256: string; storageKey: string }[];
+    verify: { status: Backup["verifyStatus"]; text: string };
+    dbEngine: Backup["dbEngine"];
+    manifest: BackupManifest;
+    completedAt: Date;
+    audit: { action: string; detail: Record<string, unknown>; ip?: string | null; userAgent?: string | null };
+  },
+): Promise<void> {
+  const { backup, environment } = input;
+  const total = input.files.reduce((sum, f) => sum + f.size, 0);
   await db.transaction(async (tx) => {
     const done = await tx
       .update(backups)
@@ -210,27 +248,28 @@ async function recordCompleted(
         statusReason: null,
         progressBytes: total,
         totalBytes: total,
-        verifyStatus: "passed",
-        verifyResult: `${FILE_NAMES.database} and ${FILE_NAMES.volume} were read back from storage; sizes and SHA-256 match what was written.`,
-        dbEngine: environment.dbEngine,
-        manifest,
-        completedAt,
+        verifyStatus: input.verify.status,
+        verifyResult: input.verify.text,
+        dbEngine: input.dbEngine,
+        manifest: input.manifest,
+        completedAt: input.completedAt,
       })
       .where(and(eq(backups.id, backup.id), eq(backups.status, "running")))
       .returning({ id: backups.id });
-    // Someone else settled this backup meanwhile (a sweep that took the job for dead): keep their verdict.
-    if (done.length === 0) throw new Error(`backup ${backup.id} left "running" while it was made`);
+    if (done.length === 0) throw new Error(`backup ${backup.id} left "running" while its job ran`);
     await tx
       .insert(backupFiles)
-      .values(files.map((f) => ({ backupId: backup.id, kind: f.kind, fileName: f.name, sizeBytes: f.object.size, sha256: f.object.sha256, storageKey: f.object.key })));
+      .values(input.files.map((f) => ({ backupId: backup.id, kind: f.kind, fileName: f.name, sizeBytes: f.size, sha256: f.sha256, storageKey: f.storageKey })));
     await recordAuditEvent(tx, {
       actor: backup.createdBy,
       actorType: backup.createdByType,
-      action: "backup.create",
+      action: input.audit.action,
       projectId: environment.projectId,
       environmentId: environment.id,
       backupId: backup.id,
-      detail: { jobId: input.jobId, origin: backup.origin, files: manifest.files, serverVersion: input.serverVersion, dumpTool: input.dumpTool },
+      ip: input.audit.ip ?? null,
+      userAgent: input.audit.userAgent ?? null,
+      detail: input.audit.detail,
     });
   });
 }

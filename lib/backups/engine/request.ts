@@ -8,12 +8,14 @@ import { getBackup } from "@/lib/db/queries/backups";
 import type { BackupWithFiles } from "@/lib/db/queries/backups";
 import { acquireEnvironmentLock, releaseEnvironmentLock } from "@/lib/db/queries/locks";
 import { backups, jobs } from "@/lib/db/schema";
-import type { Environment } from "@/lib/db/schema";
+import type { Backup, Environment } from "@/lib/db/schema";
 import { AppError } from "@/lib/errors";
 import { environmentLabel } from "@/lib/uploads/access";
 import { environmentBusyError } from "@/lib/uploads/lock-message";
 
-import { backupLockHolder, CREATE_BACKUP_QUEUE, missingBackupSource, QUEUED_LOCK_TTL_MS } from "./create-backup";
+import { jobLockHolder } from "@/lib/jobs/queue";
+
+import { CREATE_BACKUP_QUEUE, missingBackupSource, QUEUED_LOCK_TTL_MS } from "./create-backup";
 import type { CreateBackupPayload } from "./create-backup";
 
 export interface RequestBackupInput {
@@ -52,9 +54,38 @@ export async function requestBackup({
     );
   }
 
+  return queueBackupJob({
+    db,
+    actor,
+    environment,
+    backup: { name: input.name, description: input.description, origin, createdByType: origin === "scheduled" ? "system" : auditActorType(actor) },
+    // One attempt more than the first run: a server that dies mid-backup gets one retry from the start.
+    job: { queue: CREATE_BACKUP_QUEUE, maxAttempts: 2, payload: (backupId): CreateBackupPayload => ({ backupId }) },
+  });
+}
+
+/**
+ * Queues a job that makes a backup (created, imported): the environment lock
+ * first, so a busy environment answers 409 at once and two requests can never
+ * both queue one; then the queued backup row and its job in one transaction.
+ * The job takes the lock over when it starts; a failed insert gives it back.
+ */
+export async function queueBackupJob({
+  db,
+  actor,
+  environment,
+  backup,
+  job,
+}: {
+  db: Db;
+  actor: Actor;
+  environment: Environment;
+  backup: { name?: string; description?: string; origin: Backup["origin"]; createdByType: Backup["createdByType"] };
+  job: { queue: string; maxAttempts: number; payload: (backupId: string) => object };
+}): Promise<BackupWithFiles> {
   const jobId = randomUUID();
   const backupId = generateBackupId(environment.projectId);
-  const holder = backupLockHolder(jobId, actor.email);
+  const holder = jobLockHolder(jobId, actor.email);
   const lock = await acquireEnvironmentLock(db, { environmentId: environment.id, operation: "backup", holder, backupId, ttlMs: QUEUED_LOCK_TTL_MS });
   if (!lock.acquired) throw await environmentBusyError(db, environment, lock.heldBy);
 
@@ -63,24 +94,22 @@ export async function requestBackup({
       await tx.insert(backups).values({
         id: backupId,
         environmentId: environment.id,
-        name: input.name ?? null,
-        description: input.description ?? null,
-        origin,
+        name: backup.name ?? null,
+        description: backup.description ?? null,
+        origin: backup.origin,
         status: "queued",
         dbEngine: environment.dbEngine,
         createdBy: actor.email,
-        createdByType: origin === "scheduled" ? "system" : auditActorType(actor),
+        createdByType: backup.createdByType,
       });
-      const payload: CreateBackupPayload = { backupId };
-      // One attempt more than the first run: a server that dies mid-backup gets one retry from the start.
-      await tx.insert(jobs).values({ id: jobId, queue: CREATE_BACKUP_QUEUE, payload: { ...payload }, maxAttempts: 2 });
+      await tx.insert(jobs).values({ id: jobId, queue: job.queue, payload: { ...job.payload(backupId) }, maxAttempts: job.maxAttempts });
     });
   } catch (error) {
     await releaseEnvironmentLock(db, { environmentId: environment.id, holder });
     throw error;
   }
-  const backup = await getBackup(db, { id: backupId });
-  if (!backup) throw new Error(`backup ${backupId} vanished after it was queued`);
-  const { environment: _environment, ...withFiles } = backup;
+  const queued = await getBackup(db, { id: backupId });
+  if (!queued) throw new Error(`backup ${backupId} vanished after it was queued`);
+  const { environment: _environment, ...withFiles } = queued;
   return withFiles;
 }

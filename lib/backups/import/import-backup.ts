@@ -1,20 +1,17 @@
-import { randomUUID } from "node:crypto";
-
 import { and, eq, inArray } from "drizzle-orm";
 
 import { auditActorType, canUploadBackup } from "@/lib/auth/permissions";
 import type { Actor } from "@/lib/auth/permissions";
-import { generateBackupId } from "@/lib/backups/backup-id";
-import { BACKUP_LOCK_TTL_MS, backupObjectKey, failBackup, FILE_NAMES, progressReporter, QUEUED_LOCK_TTL_MS } from "@/lib/backups/engine/create-backup";
+import { BACKUP_LOCK_TTL_MS, backupObjectKey, completeRunningBackup, failBackup, FILE_NAMES, progressReporter } from "@/lib/backups/engine/create-backup";
+import { queueBackupJob } from "@/lib/backups/engine/request";
 import type { StoredObject } from "@/lib/backups/engine/stream-to-storage";
 import { isVerificationError } from "@/lib/backups/verify";
 import { decryptSecret, encryptSecret, SecretError } from "@/lib/crypto/secrets";
 import type { Db } from "@/lib/db/client";
-import { recordAuditEvent } from "@/lib/db/queries/audit";
 import { getBackup } from "@/lib/db/queries/backups";
 import type { BackupWithFiles } from "@/lib/db/queries/backups";
-import { acquireEnvironmentLock, releaseEnvironmentLock } from "@/lib/db/queries/locks";
-import { backupFiles, backups, jobs } from "@/lib/db/schema";
+import { releaseEnvironmentLock } from "@/lib/db/queries/locks";
+import { backups } from "@/lib/db/schema";
 import type { Backup, BackupManifest, Environment, Job } from "@/lib/db/schema";
 import { getConfig } from "@/lib/config";
 import { AppError } from "@/lib/errors";
@@ -28,7 +25,6 @@ import { environmentLabel } from "@/lib/uploads/access";
 import { describeVerifiedBackup, verifyStoredFiles } from "@/lib/uploads/backup-from-files";
 import type { StoredUploadFiles } from "@/lib/uploads/backup-from-files";
 import { DEFAULT_UPLOAD_LIMITS } from "@/lib/uploads/limits";
-import { environmentBusyError } from "@/lib/uploads/lock-message";
 import type { RequestInfo } from "@/lib/uploads/sessions";
 import type { FileKind } from "@/lib/uploads/store";
 
@@ -130,43 +126,24 @@ export async function requestImport({
     }
   }
 
-  const jobId = randomUUID();
-  const backupId = generateBackupId(environment.projectId);
-  const holder = jobLockHolder(jobId, actor.email);
-  const lock = await acquireEnvironmentLock(db, { environmentId: environment.id, operation: "backup", holder, backupId, ttlMs: QUEUED_LOCK_TTL_MS });
-  if (!lock.acquired) throw await environmentBusyError(db, environment, lock.heldBy);
-
-  try {
-    await db.transaction(async (tx) => {
-      await tx.insert(backups).values({
-        id: backupId,
-        environmentId: environment.id,
-        name: input.name ?? null,
-        description: input.description ?? null,
-        origin: "imported",
-        status: "queued",
-        dbEngine: environment.dbEngine,
-        createdBy: actor.email,
-        createdByType: auditActorType(actor),
-      });
-      const payload: ImportPayload = {
+  return queueBackupJob({
+    db,
+    actor,
+    environment,
+    backup: { name: input.name, description: input.description, origin: "imported", createdByType: auditActorType(actor) },
+    // One attempt more than the first run: a server that dies mid-import gets one retry from the start.
+    job: {
+      queue: IMPORT_QUEUE,
+      maxAttempts: 2,
+      payload: (backupId): ImportPayload => ({
         backupId,
         remoteUrl: redactUrl(input.remoteUrl),
         volumeUrl: redactUrl(input.volumeUrl),
         sources: encryptSecret(JSON.stringify({ remoteUrl: input.remoteUrl, volumeUrl: input.volumeUrl })),
         request: { ip: request?.ip ?? null, userAgent: request?.userAgent ?? null, tokenId: actor.tokenId ?? null },
-      };
-      // One attempt more than the first run: a server that dies mid-import gets one retry from the start.
-      await tx.insert(jobs).values({ id: jobId, queue: IMPORT_QUEUE, payload: { ...payload }, maxAttempts: 2 });
-    });
-  } catch (error) {
-    await releaseEnvironmentLock(db, { environmentId: environment.id, holder });
-    throw error;
-  }
-  const backup = await getBackup(db, { id: backupId });
-  if (!backup) throw new Error(`backup ${backupId} vanished after it was queued`);
-  const { environment: _environment, ...withFiles } = backup;
-  return withFiles;
+      }),
+    },
+  });
 }
 
 /** Marks an import failed (unless it already finished), deletes what it stored, and audits why (the URLs redacted). */
@@ -222,34 +199,16 @@ async function recordImported(
     ...record.manifest,
     source: { remoteUrl: payload.remoteUrl, volumeUrl: payload.volumeUrl },
   };
-  await db.transaction(async (tx) => {
-    const done = await tx
-      .update(backups)
-      .set({
-        status: "completed",
-        statusReason: null,
-        progressBytes: record.totalBytes,
-        totalBytes: record.totalBytes,
-        verifyStatus: record.verify.status,
-        verifyResult: record.verify.text,
-        dbEngine: record.engine,
-        manifest,
-        completedAt,
-      })
-      .where(and(eq(backups.id, backup.id), eq(backups.status, "running")))
-      .returning({ id: backups.id });
-    // Someone else settled this backup meanwhile (a sweep that took the job for dead): keep their verdict.
-    if (done.length === 0) throw new Error(`backup ${backup.id} left "running" while it was imported`);
-    await tx
-      .insert(backupFiles)
-      .values(record.rows.map((f) => ({ backupId: backup.id, kind: f.kind, fileName: f.name, sizeBytes: f.size, sha256: f.sha256, storageKey: f.storageKey })));
-    await recordAuditEvent(tx, {
-      actor: backup.createdBy,
-      actorType: backup.createdByType,
+  await completeRunningBackup(db, {
+    backup,
+    environment,
+    files: record.rows.map((f) => ({ kind: f.kind, name: f.name, size: f.size, sha256: f.sha256, storageKey: f.storageKey })),
+    verify: record.verify,
+    dbEngine: record.engine,
+    manifest,
+    completedAt,
+    audit: {
       action: "backup.import",
-      projectId: environment.projectId,
-      environmentId: environment.id,
-      backupId: backup.id,
       ip: payload.request?.ip ?? null,
       userAgent: payload.request?.userAgent ?? null,
       detail: {
@@ -259,7 +218,7 @@ async function recordImported(
         files: record.manifest.files,
         ...(payload.request?.tokenId ? { tokenId: payload.request.tokenId } : {}),
       },
-    });
+    },
   });
 }
 
