@@ -1,15 +1,5 @@
-/** Sizes for people, in binary units as `du -h` and the console show them. */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes)) return "?";
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
+/** Sizes for people, the same way the console shows them. */
+export { formatBytes } from "@/lib/format";
 
 /** "8MiB", "512k", "1048576" → bytes; null when it is not a size. */
 export function parseSize(text: string): number | null {

@@ -121,10 +121,10 @@ describe("progress", () => {
     bar.done("SHA-256 verified");
     expect(out.text()).toBe(
       [
-        "volume.tgz: 0% (0 B of 100.0 MiB)",
-        "volume.tgz: 10% (12.0 MiB of 100.0 MiB)",
-        "volume.tgz: 50% (55.0 MiB of 100.0 MiB)",
-        "volume.tgz: 100% (100.0 MiB of 100.0 MiB)",
+        "volume.tgz: 0% (0 B of 100 MiB)",
+        "volume.tgz: 10% (12 MiB of 100 MiB)",
+        "volume.tgz: 50% (55 MiB of 100 MiB)",
+        "volume.tgz: 100% (100 MiB of 100 MiB)",
         "volume.tgz: done (SHA-256 verified)",
         "",
       ].join("\n"),
@@ -147,7 +147,7 @@ describe("progress", () => {
     bar.update(5 * MiB);
     progress.stop();
     expect(drawn).toContain("database.gz");
-    expect(drawn).toMatch(/50% \| 5\.0 MiB of 10\.0 MiB/);
+    expect(drawn).toMatch(/50% \| 5\.0 MiB of 10 MiB/);
   });
 
   it("pads table columns", () => {

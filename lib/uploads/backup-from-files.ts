@@ -10,6 +10,7 @@ import type { Db } from "@/lib/db/client";
 import { recordAuditEvent } from "@/lib/db/queries/audit";
 import { backupFiles, backups } from "@/lib/db/schema";
 import type { BackupManifest, Environment } from "@/lib/db/schema";
+import { formatBytes } from "@/lib/format";
 import type { Storage } from "@/lib/storage/types";
 
 import { environmentLabel } from "./access";
@@ -110,17 +111,6 @@ export async function verifyStoredFiles({
   }
   const [db, vol] = results as [PromiseFulfilledResult<VerifiedFiles["database"]>, PromiseFulfilledResult<VerifiedFiles["volume"]>];
   return { database: db.value, volume: vol.value };
-}
-
-function formatBytes(bytes: number): string {
-  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 function verifySummary(files: StoredUploadFiles, verified: VerifiedFiles): { status: "passed" | "warning"; text: string } {

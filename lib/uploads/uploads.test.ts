@@ -150,7 +150,7 @@ function runProtocolTests(driver: StorageDriver, database: "pglite" | "postgres"
       createdBy: "alice@acme.test",
       totalBytes: files.database.length + files.volume.length,
     });
-    expect(backup?.verifyResult).toMatch(/^database-\d+\.gz: PostgreSQL dump \(pg_dump 16\.4, server 16\.4\), 3 tables, 12\.0 MiB uncompressed; SHA-256 verified\.\nvolume-\d+\.tgz: 2 files in 4 folders under document_library\/, 57 bytes; SHA-256 verified\.$/);
+    expect(backup?.verifyResult).toMatch(/^database-\d+\.gz: PostgreSQL dump \(pg_dump 16\.4, server 16\.4\), 3 tables, 12 MiB uncompressed; SHA-256 verified\.\nvolume-\d+\.tgz: 2 files in 4 folders under document_library\/, 57 B; SHA-256 verified\.$/);
     expect(backup?.manifest).toEqual({
       version: 1,
       backupId,

@@ -8,6 +8,7 @@ import type { TransformCallback } from "node:stream";
 
 import { streamToStorage } from "@/lib/backups/engine/stream-to-storage";
 import type { StoredObject } from "@/lib/backups/engine/stream-to-storage";
+import { formatBytes } from "@/lib/format";
 import type { Storage } from "@/lib/storage/types";
 
 import { checkLiteralHost, guardedLookup, isInternalAddressError } from "./address-guard";
@@ -38,17 +39,6 @@ export interface FetchLimits {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-
-function formatSize(bytes: number): string {
-  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]}`;
-}
 
 /** Credentials in the URL travel as basic auth, as curl sends them. */
 function splitCredentials(url: URL): { target: URL; authorization: string | null } {
@@ -202,7 +192,7 @@ async function openRemote(label: string, url: URL, limits: FetchLimits, policy: 
     const length = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : null;
     if (length !== null && length > limits.maxBytes) {
       response.destroy();
-      throw new ImportError(`${label} ${redactUrl(current)} is ${formatSize(length)}, more than the ${formatSize(limits.maxBytes)} an imported file may be.`);
+      throw new ImportError(`${label} ${redactUrl(current)} is ${formatBytes(length)}, more than the ${formatBytes(limits.maxBytes)} an imported file may be.`);
     }
     return { body: response, length };
   }
@@ -225,7 +215,7 @@ class TransferGuard extends Transform {
   #arm(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
-      this.destroy(new ImportError(`${this.label} ${redactUrl(this.url)}: no data arrived for ${Math.round(this.limits.idleTimeoutMs / 1000)} seconds after ${formatSize(this.#bytes)}.`));
+      this.destroy(new ImportError(`${this.label} ${redactUrl(this.url)}: no data arrived for ${Math.round(this.limits.idleTimeoutMs / 1000)} seconds after ${formatBytes(this.#bytes)}.`));
     }, this.limits.idleTimeoutMs);
     this.#timer.unref();
   }
@@ -233,7 +223,7 @@ class TransferGuard extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.#bytes += chunk.length;
     if (this.#bytes > this.limits.maxBytes) {
-      return callback(new ImportError(`${this.label} ${redactUrl(this.url)} is larger than the ${formatSize(this.limits.maxBytes)} an imported file may be.`));
+      return callback(new ImportError(`${this.label} ${redactUrl(this.url)} is larger than the ${formatBytes(this.limits.maxBytes)} an imported file may be.`));
     }
     this.#arm();
     callback(null, chunk);
@@ -282,7 +272,7 @@ export async function fetchToStorage(input: {
   try {
     const stored = await streamToStorage({ storage: input.storage, key: input.key, source: body, transforms: [guard], onBytes: input.onBytes, signal: input.signal });
     if (length !== null && stored.size !== length) {
-      throw new ImportError(`${input.label} ${redactUrl(url)} ended after ${formatSize(stored.size)} of the ${formatSize(length)} its server announced.`);
+      throw new ImportError(`${input.label} ${redactUrl(url)} ended after ${formatBytes(stored.size)} of the ${formatBytes(length)} its server announced.`);
     }
     return stored;
   } catch (error) {
@@ -290,7 +280,7 @@ export async function fetchToStorage(input: {
     if (isImportError(error)) throw error;
     if (bodyError !== undefined) {
       const detail = bodyError instanceof Error ? ((bodyError.cause as Error | undefined)?.message ?? bodyError.message) : String(bodyError);
-      throw new ImportError(`${input.label} ${redactUrl(url)}: the download broke off after ${formatSize(guard.bytes)} (${detail}).`);
+      throw new ImportError(`${input.label} ${redactUrl(url)}: the download broke off after ${formatBytes(guard.bytes)} (${detail}).`);
     }
     throw error;
   }

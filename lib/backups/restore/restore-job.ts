@@ -11,6 +11,7 @@ import { releaseEnvironmentLock } from "@/lib/db/queries/locks";
 import { getRestore } from "@/lib/db/queries/restores";
 import { backups, restores } from "@/lib/db/schema";
 import type { Environment, Job, Restore } from "@/lib/db/schema";
+import { formatBytes } from "@/lib/format";
 import { holdEnvironmentLock, keepEnvironmentLock } from "@/lib/jobs/environment-lease";
 import { throttledProgress } from "@/lib/jobs/progress";
 import { jobLockHolder } from "@/lib/jobs/queue";
@@ -66,10 +67,6 @@ export function restoreShortId(restoreId: string): string {
 /** The lock holder a restore's job uses; it names who asked, for the 409 other people see. */
 export function restoreLockHolder(jobId: string, createdBy: string): string {
   return jobLockHolder(jobId, createdBy);
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 /** A running restore's bytes so far, written to its row (see throttledProgress). */
@@ -140,7 +137,7 @@ async function recordCompleted(
   const { restore, environment } = input;
   const completedAt = new Date();
   const durationMs = completedAt.getTime() - input.startedAt;
-  const result = `Restored into ${environmentLabel(environment)} on ${completedAt.toISOString().slice(0, 16).replace("T", " ")} UTC by ${restore.createdBy} (${mib(input.bytes)} in ${Math.max(1, Math.round(durationMs / 1000))} s).`;
+  const result = `Restored into ${environmentLabel(environment)} on ${completedAt.toISOString().slice(0, 16).replace("T", " ")} UTC by ${restore.createdBy} (${formatBytes(input.bytes)} in ${Math.max(1, Math.round(durationMs / 1000))} s).`;
   await db.transaction(async (tx) => {
     const done = await tx
       .update(restores)
