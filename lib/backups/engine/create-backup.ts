@@ -17,7 +17,7 @@ import type { Storage } from "@/lib/storage/types";
 import { environmentLabel } from "@/lib/uploads/access";
 
 import { DUMP_TOOL, resolveDumpCommand, runTool, serverVersionFromHeader, toolVersion } from "./dump";
-import type { DatabaseSource } from "./dump";
+import type { DatabaseConnection, DatabaseSource } from "./dump";
 import { BackupError, readableBackupFailure } from "./errors";
 import { createBackupGzip, HeadSniffer, streamToStorage, verifyStoredObject } from "./stream-to-storage";
 import type { StoredObject } from "./stream-to-storage";
@@ -66,7 +66,7 @@ export function missingBackupSource(environment: Environment): string | null {
 }
 
 /** The environment's database password, decrypted; a BackupError that asks for it again when it cannot be. */
-export function environmentPassword(environment: Environment): string | null {
+function environmentPassword(environment: Environment): string | null {
   if (!environment.dbPasswordEncrypted) return null;
   try {
     return decryptSecret(environment.dbPasswordEncrypted);
@@ -76,17 +76,26 @@ export function environmentPassword(environment: Environment): string | null {
   }
 }
 
-function databaseSource(environment: Environment): DatabaseSource {
+/**
+ * The environment's database connection; a BackupError naming what is not
+ * configured, ending with `consequence` ("so there is nothing to back up").
+ */
+export function databaseConnection(environment: Environment, consequence: string): DatabaseConnection {
   const missing = missingBackupSource(environment);
-  if (missing) throw new BackupError(`${environmentLabel(environment)} has no ${missing} configured, so there is nothing to back up.`);
-  const password = environmentPassword(environment);
+  if (missing) throw new BackupError(`${environmentLabel(environment)} has no ${missing} configured, ${consequence}.`);
   return {
     engine: environment.dbEngine!,
     host: environment.dbHost!,
     port: environment.dbPort,
     database: environment.dbName!,
     user: environment.dbUser!,
-    password,
+    password: environmentPassword(environment),
+  };
+}
+
+function databaseSource(environment: Environment): DatabaseSource {
+  return {
+    ...databaseConnection(environment, "so there is nothing to back up"),
     excludedTables: environment.excludedTables,
     databasesToIgnore: environment.databasesToIgnore,
   };

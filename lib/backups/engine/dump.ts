@@ -8,14 +8,18 @@ import { BackupError } from "./errors";
 
 export type DumpEngine = NonNullable<Environment["dbEngine"]>;
 
-/** What a dump needs from an environment, the password already decrypted. */
-export interface DatabaseSource {
+/** An environment's database server and database, the password already decrypted: what a dump reads and a restore writes. */
+export interface DatabaseConnection {
   engine: DumpEngine;
   host: string;
   port: number | null;
   database: string;
   user: string;
   password: string | null;
+}
+
+/** What a dump needs from an environment. */
+export interface DatabaseSource extends DatabaseConnection {
   excludedTables: readonly string[];
   /**
    * Databases a MySQL/MariaDB dump of every database (`database` is `*`)

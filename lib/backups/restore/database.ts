@@ -4,14 +4,13 @@ import { pipeline } from "node:stream/promises";
 
 import postgres from "postgres";
 
-import { environmentPassword, missingBackupSource } from "@/lib/backups/engine/create-backup";
+import { databaseConnection } from "@/lib/backups/engine/create-backup";
 import { runTool, watchToolExit } from "@/lib/backups/engine/dump";
-import type { DumpEngine, ToolCommand } from "@/lib/backups/engine/dump";
+import type { DatabaseConnection, DumpEngine, ToolCommand } from "@/lib/backups/engine/dump";
 import { BackupError, isBackupError } from "@/lib/backups/engine/errors";
 import { explainGzipError, gunzip } from "@/lib/backups/verify/gzip";
 import { isVerificationError } from "@/lib/backups/verify/errors";
 import type { Environment } from "@/lib/db/schema";
-import { environmentLabel } from "@/lib/uploads/access";
 import { ChecksumMismatchError } from "@/lib/uploads/digest";
 
 import { MysqlGuard, PsqlGuard } from "./client-guard";
@@ -25,22 +24,12 @@ import { mysqlDatabaseEditor, postgresOwnerEditor, quoteMysqlIdentifier, SqlLine
  * touched, so a failed load, a corrupt file or a dead worker leave it as it was.
  */
 
-/** What a restore needs from the target environment, the password already decrypted. */
-export interface DatabaseTarget {
-  engine: DumpEngine;
-  host: string;
-  port: number | null;
-  database: string;
-  user: string;
-  password: string | null;
-}
+/** What a restore needs from the target environment: its database connection. */
+export type DatabaseTarget = DatabaseConnection;
 
 /** Where a restore into this environment goes; a BackupError names what is missing. */
 export function databaseTarget(environment: Environment): DatabaseTarget {
-  const missing = missingBackupSource(environment);
-  if (missing) throw new BackupError(`${environmentLabel(environment)} has no ${missing} configured, so there is nowhere to restore to.`);
-  const password = environmentPassword(environment);
-  return { engine: environment.dbEngine!, host: environment.dbHost!, port: environment.dbPort, database: environment.dbName!, user: environment.dbUser!, password };
+  return databaseConnection(environment, "so there is nowhere to restore to");
 }
 
 /** `<db>_lbstage_<id>` and `<db>_lbold_<id>`, cut to the engine's name limit (PostgreSQL 63 bytes, MySQL 64 characters). */
