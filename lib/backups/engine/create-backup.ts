@@ -60,9 +60,10 @@ const INTERNAL_REASON = "Lifeboat could not finish this backup because of an int
 /** Whether an environment has what a backup reads and a restore writes: a database connection and a volume folder. */
 export function missingBackupSource(environment: Environment): string | null {
   const missing: string[] = [];
-  if (!environment.dbEngine || !environment.dbHost || !environment.dbName || !environment.dbUser) missing.push("a database connection (engine, host, database name and user)");
-  if (!environment.volumePath) missing.push("a volume folder");
-  return missing.length > 0 ? missing.join(" and ") : null;
+  if (!environment.dbEngine || !environment.dbHost || !environment.dbName || !environment.dbUser) missing.push("database connection (engine, host, database name and user)");
+  if (!environment.volumePath) missing.push("volume folder");
+  // Read after "has no": "has no database connection (…) and no volume folder configured".
+  return missing.length > 0 ? missing.join(" and no ") : null;
 }
 
 /** The environment's database password, decrypted; a BackupError that asks for it again when it cannot be. */

@@ -398,7 +398,7 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
     const codeOf = (promise: Promise<unknown>) => promise.then(() => "ok", (error: unknown) => (isAppError(error) ? `${error.status} ${error.message}` : String(error)));
     expect(await codeOf(requestBackup({ db: handle.db, actor: member, environment, input: {} }))).toMatch(/^403 /);
     const bare = await configure("prd", { dbEngine: null, dbHost: null, dbName: null, dbUser: null, volumePath: null });
-    expect(await codeOf(requestBackup({ db: handle.db, actor: admin, environment: bare, input: {} }))).toMatch(/^422 acme-prd has no a database connection .* and a volume folder configured/);
+    expect(await codeOf(requestBackup({ db: handle.db, actor: admin, environment: bare, input: {} }))).toMatch(/^422 acme-prd has no database connection .* and no volume folder configured/);
 
     const first = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
     const second = await codeOf(requestBackup({ db: handle.db, actor: admin, environment, input: {} }));

@@ -487,7 +487,7 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     expect(await ask(admin, {}, "acme-nosuchbackup-202401010000")).toMatch(/^404 /);
     expect(await ask(admin, { environment: "nope" })).toMatch(/^404 There is no environment acme-nope/);
     await configure("uat", { dbEngine: null, dbHost: null, dbName: null, dbUser: null, volumePath: null });
-    expect(await ask(admin, { environment: "uat" })).toMatch(/^422 acme-uat has no a database connection .* and a volume folder configured/);
+    expect(await ask(admin, { environment: "uat" })).toMatch(/^422 acme-uat has no database connection .* and no volume folder configured/);
     await myEnv("uat", "whatever", volumes().uat);
     expect(await ask(admin, { environment: "uat" })).toMatch(/^422 Backup .* holds a postgresql database, but acme-uat runs mysql/);
 

@@ -147,7 +147,7 @@ describe.each(DATABASE_KINDS)("backup scheduler on %s", (kind) => {
     await handle.db.delete(environmentLocks).where(eq(environmentLocks.environmentId, dev.id));
     await configure({ dbHost: null, volumePath: null });
     const failed = await runScheduledBackups({ db: handle.db, now: at("2026-03-11T03:00:05.000Z") });
-    expect(failed).toEqual([expect.objectContaining({ outcome: "failed", reason: expect.stringMatching(/has no a database connection .* and a volume folder configured/) })]);
+    expect(failed).toEqual([expect.objectContaining({ outcome: "failed", reason: expect.stringMatching(/has no database connection .* and no volume folder configured/) })]);
     audit = await listAuditEvents(handle.db, { environmentId: dev.id });
     expect(audit[0]).toMatchObject({ action: "backup.schedule_failed", actorType: "system", detail: expect.objectContaining({ slot: "2026-03-11T03:00:00.000Z", cron: "0 3 * * *" }) });
   });
