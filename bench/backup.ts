@@ -53,7 +53,9 @@ const SOURCE = `lb_bench_src_${suffix}`;
 const TARGET = `lb_bench_dst_${suffix}`;
 
 function psql(database: string, query: string): string {
-  return execFileSync("psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", PG.host, "-U", PG.user, "-d", database, "-c", query], { encoding: "utf8" }).trim();
+  return execFileSync("psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", PG.host, "-U", PG.user, "-d", database, "-c", query], {
+    encoding: "utf8",
+  }).trim();
 }
 
 function shell(script: string): number {
@@ -112,7 +114,14 @@ async function main() {
       .where(eq(environments.name, "dev"))
       .returning();
     const groups = [DEMO_GROUPS.admins];
-    const actor = { kind: "user" as const, id: "bench", email: "bench@acme.test", name: null, groups, roles: await resolveEnvironmentRoles(handle.db, { groups }) };
+    const actor = {
+      kind: "user" as const,
+      id: "bench",
+      email: "bench@acme.test",
+      name: null,
+      groups,
+      roles: await resolveEnvironmentRoles(handle.db, { groups }),
+    };
     const deps = { db: handle.db, storage };
 
     const shellFile = path.join(root, "shell.sql.gz");
@@ -127,7 +136,10 @@ async function main() {
       baseline.push(shell(`pg_dump --format=plain --no-password -h ${PG.host} -p ${PG.port} -U ${PG.user} ${SOURCE} | gzip -6 > ${shellFile}`));
       dumpOnly.push(shell(`pg_dump --format=plain --no-password -h ${PG.host} -p ${PG.port} -U ${PG.user} ${SOURCE} > /dev/null`));
       const backup = await requestBackup({ db: handle.db, actor, environment: environment!, input: { name: `bench ${run}` } });
-      const [job] = await handle.db.select().from(jobs).where(and(eq(jobs.queue, CREATE_BACKUP_QUEUE), eq(jobs.status, "queued")));
+      const [job] = await handle.db
+        .select()
+        .from(jobs)
+        .where(and(eq(jobs.queue, CREATE_BACKUP_QUEUE), eq(jobs.status, "queued")));
       const started = performance.now();
       await runCreateBackup(deps, { id: job!.id }, { backupId: backup.id });
       engine.push((performance.now() - started) / 1000);
@@ -138,7 +150,9 @@ async function main() {
       engineSize = done.files.find((f) => f.kind === "database")!.sizeBytes;
       if (lastBackupId) await Promise.all(["database", "volume"].map((k) => storage.deleteObject(backupObjectKey(lastBackupId, k as "database"))));
       lastBackupId = backup.id;
-      console.log(`run ${run}: engine ${round(engine.at(-1)!)} s, pg_dump | gzip -6 ${round(baseline.at(-1)!)} s, pg_dump > /dev/null ${round(dumpOnly.at(-1)!)} s`);
+      console.log(
+        `run ${run}: engine ${round(engine.at(-1)!)} s, pg_dump | gzip -6 ${round(baseline.at(-1)!)} s, pg_dump > /dev/null ${round(dumpOnly.at(-1)!)} s`,
+      );
     }
     const shellSize = (await stat(shellFile)).size;
     await pipeline(await storage.getObject(backupObjectKey(lastBackupId, "database")), createWriteStream(engineFile));
@@ -155,7 +169,10 @@ async function main() {
     for (let run = 1; run <= runs; run++) {
       resetTarget();
       const { restore: queued } = await requestRestore({ db: handle.db, actor, backupId: lastBackupId, input: { environment: "uat" } });
-      const [restoreJob] = await handle.db.select().from(jobs).where(and(eq(jobs.queue, RESTORE_QUEUE), eq(jobs.status, "queued")));
+      const [restoreJob] = await handle.db
+        .select()
+        .from(jobs)
+        .where(and(eq(jobs.queue, RESTORE_QUEUE), eq(jobs.status, "queued")));
       const started = Date.now();
       await runRestore(deps, { id: restoreJob!.id }, { restoreId: queued.id });
       const ended = Date.now();

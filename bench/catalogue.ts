@@ -39,7 +39,14 @@ async function fill(handle: DbHandle, environmentId: string) {
   for (let offset = 0; offset < TOTAL; offset += 5_000) {
     const rows = Array.from({ length: Math.min(5_000, TOTAL - offset) }, (_, i) => {
       const createdAt = new Date(start + (offset + i) * 60_000);
-      return { id: generateBackupId("acme", createdAt), environmentId, origin: "scheduled" as const, status: "completed" as const, createdBy: "bench", createdAt };
+      return {
+        id: generateBackupId("acme", createdAt),
+        environmentId,
+        origin: "scheduled" as const,
+        status: "completed" as const,
+        createdBy: "bench",
+        createdAt,
+      };
     });
     await handle.db.insert(backups).values(rows);
   }
@@ -62,13 +69,26 @@ async function measure(kind: (typeof DATABASE_KINDS)[number]) {
       .offset(depth - 1)
       .limit(1);
     const offsetPage = (offset: number) =>
-      handle.db.select().from(backups).where(eq(backups.environmentId, environmentId)).orderBy(desc(backups.createdAt), desc(backups.id)).offset(offset).limit(PAGE);
+      handle.db
+        .select()
+        .from(backups)
+        .where(eq(backups.environmentId, environmentId))
+        .orderBy(desc(backups.createdAt), desc(backups.id))
+        .offset(offset)
+        .limit(PAGE);
 
     const keysetFirst = await median(() => listBackups(handle.db, { environmentId, limit: PAGE }));
     const keysetDeep = await median(() => listBackups(handle.db, { environmentId, limit: PAGE, cursor: anchor! }));
     const offsetFirst = await median(() => offsetPage(0));
     const offsetDeep = await median(() => offsetPage(depth));
-    return { kind, keysetFirstMs: keysetFirst, keysetDeepMs: keysetDeep, offsetFirstMs: offsetFirst, offsetDeepMs: offsetDeep, deepSpeedup: Number((offsetDeep / keysetDeep).toFixed(1)) };
+    return {
+      kind,
+      keysetFirstMs: keysetFirst,
+      keysetDeepMs: keysetDeep,
+      offsetFirstMs: offsetFirst,
+      offsetDeepMs: offsetDeep,
+      deepSpeedup: Number((offsetDeep / keysetDeep).toFixed(1)),
+    };
   } finally {
     await handle.close();
   }
@@ -87,4 +107,7 @@ for (const r of results) {
   );
 }
 fs.mkdirSync("bench/results", { recursive: true });
-fs.writeFileSync("bench/results/catalogue.json", `${JSON.stringify({ benchmark: "catalogue", at: new Date().toISOString(), backups: TOTAL, pageSize: PAGE, runs: RUNS, results }, null, 2)}\n`);
+fs.writeFileSync(
+  "bench/results/catalogue.json",
+  `${JSON.stringify({ benchmark: "catalogue", at: new Date().toISOString(), backups: TOTAL, pageSize: PAGE, runs: RUNS, results }, null, 2)}\n`,
+);

@@ -105,7 +105,10 @@ async function registerBackup(dataDir: string, backupId: string, file: { size: n
   try {
     await migrateDatabase({ kind: "pglite", handle }, path.join(REPO_ROOT, "drizzle"));
     await seedDemoProject(handle.db);
-    const [prd] = await handle.db.select().from(environments).where(and(eq(environments.projectId, "acme"), eq(environments.name, "prd")));
+    const [prd] = await handle.db
+      .select()
+      .from(environments)
+      .where(and(eq(environments.projectId, "acme"), eq(environments.name, "prd")));
     if (!prd) throw new Error("the demo seed has no prd environment");
     await insertBackupRows(handle.db, {
       id: backupId,
@@ -227,19 +230,16 @@ type Summary = ReturnType<typeof summarize>;
 
 function printTable(settings: Settings, results: Record<Server["name"], Summary>, ratios: Record<string, number>): void {
   const header = ["server", "MiB/s best", "MiB/s median", "CPU-s/GiB best", "CPU-s/GiB median", "RSS before MiB", "peak RSS MiB", "peak growth MiB"];
-  const rows = Object.entries(results).map(([name, s]) => [
-    name,
-    s.mibPerSecond.best,
-    s.mibPerSecond.median,
-    s.cpuSecondsPerGiB.best,
-    s.cpuSecondsPerGiB.median,
-    s.rssBeforeMiB,
-    s.peakRssMiB,
-    s.peakGrowthMiB,
-  ].map(String));
+  const rows = Object.entries(results).map(([name, s]) =>
+    [name, s.mibPerSecond.best, s.mibPerSecond.median, s.cpuSecondsPerGiB.best, s.cpuSecondsPerGiB.median, s.rssBeforeMiB, s.peakRssMiB, s.peakGrowthMiB].map(
+      String,
+    ),
+  );
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
-  console.log(`\n${settings.size / MiB} MiB file, ${settings.runs} timed runs per server after ${settings.idleSeconds} s idle, ${os.cpus().length} CPUs, Node ${process.version}\n`);
+  console.log(
+    `\n${settings.size / MiB} MiB file, ${settings.runs} timed runs per server after ${settings.idleSeconds} s idle, ${os.cpus().length} CPUs, Node ${process.version}\n`,
+  );
   console.log(line(header));
   for (const row of rows) console.log(line(row));
   console.log("\nconsole ÷ plain Node:");
@@ -274,7 +274,9 @@ async function main(): Promise<void> {
       for (const server of servers) {
         const m = await measure(server, settings.size);
         measurements[server.name].push(m);
-        console.log(`  run ${run} ${server.name.padEnd(10)} ${round(m.mibPerSecond)} MiB/s, ${round(m.cpuSecondsPerGiB, 3)} CPU-s/GiB, RSS ${round(m.rssBeforeBytes / MiB, 1)} → peak ${round(m.peakRssBytes / MiB, 1)} MiB, load ${round(m.loadBefore, 2)}`);
+        console.log(
+          `  run ${run} ${server.name.padEnd(10)} ${round(m.mibPerSecond)} MiB/s, ${round(m.cpuSecondsPerGiB, 3)} CPU-s/GiB, RSS ${round(m.rssBeforeBytes / MiB, 1)} → peak ${round(m.peakRssBytes / MiB, 1)} MiB, load ${round(m.loadBefore, 2)}`,
+        );
       }
     }
 

@@ -59,10 +59,15 @@ async function main(): Promise<void> {
       for (const stage of STAGES) {
         const dir = await mkdtemp(path.join(tmp, `${stage}-`));
         const port = await freePort();
-        const child = startChild(stage, process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "bench", "lib", "upload-stage-server.ts"), dir, String(port), stage], {
-          cwd: REPO_ROOT,
-          env: process.env,
-        });
+        const child = startChild(
+          stage,
+          process.execPath,
+          ["--import", "tsx", path.join(REPO_ROOT, "bench", "lib", "upload-stage-server.ts"), dir, String(port), stage],
+          {
+            cwd: REPO_ROOT,
+            env: process.env,
+          },
+        );
         await waitUntilReady(`http://127.0.0.1:${port}/`, () => !child.exited(), 60_000);
         const agent = new Agent({ keepAlive: true, maxSockets: 4 });
         const load = os.loadavg()[0] ?? Number.NaN;
@@ -80,7 +85,9 @@ async function main(): Promise<void> {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         const gib = (parts * PART) / (1024 * MiB);
         const cpu = (cpuSeconds(child.pid) - cpuBefore) / gib;
-        console.log(`  round ${round_} ${stage.padEnd(18)} ${round((parts * PART) / MiB / seconds, 0)} MiB/s, ${round(cpu, 2)} CPU-s/GiB, load ${round(load, 2)}`);
+        console.log(
+          `  round ${round_} ${stage.padEnd(18)} ${round((parts * PART) / MiB / seconds, 0)} MiB/s, ${round(cpu, 2)} CPU-s/GiB, load ${round(load, 2)}`,
+        );
         agent.destroy();
         await child.stop();
         await rm(dir, { recursive: true, force: true });

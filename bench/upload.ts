@@ -98,7 +98,8 @@ function readSettings(): Settings {
 
 /** A PostgreSQL-style dump, gzip'd at level 0 (stored blocks) so the file is exactly as large as asked and still verifies. */
 async function writeDatabaseFile(file: string, sizeMiB: number): Promise<{ size: number; sha256: string }> {
-  const header = "--\n-- PostgreSQL database dump\n--\n\n-- Dumped from database version 16.4\n-- Dumped by pg_dump version 16.4\n\nSET statement_timeout = 0;\n\nCREATE TABLE public.dlfileentry (id bigint, data text);\n\nCOPY public.dlfileentry (id, data) FROM stdin;\n";
+  const header =
+    "--\n-- PostgreSQL database dump\n--\n\n-- Dumped from database version 16.4\n-- Dumped by pg_dump version 16.4\n\nSET statement_timeout = 0;\n\nCREATE TABLE public.dlfileentry (id bigint, data text);\n\nCOPY public.dlfileentry (id, data) FROM stdin;\n";
   const rows: string[] = [];
   for (let i = 0, size = 0; size < MiB; i++) {
     const row = `${i}\t${createHash("sha256").update(String(i)).digest("hex").repeat(3)}\n`;
@@ -161,7 +162,13 @@ interface Reply {
 /** One request; `file` ranges are streamed from disk, never read whole. */
 function send(
   url: string,
-  { method, headers = {}, json, file, agent }: { method: string; headers?: Record<string, string>; json?: unknown; file?: { path: string; offset: number; length: number }; agent?: Agent },
+  {
+    method,
+    headers = {},
+    json,
+    file,
+    agent,
+  }: { method: string; headers?: Record<string, string>; json?: unknown; file?: { path: string; offset: number; length: number }; agent?: Agent },
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const payload = json === undefined ? undefined : Buffer.from(JSON.stringify(json));
@@ -179,7 +186,9 @@ function send(
     });
     req.on("error", reject);
     if (file) {
-      createReadStream(file.path, { start: file.offset, end: file.offset + file.length - 1, highWaterMark: MiB }).on("error", reject).pipe(req);
+      createReadStream(file.path, { start: file.offset, end: file.offset + file.length - 1, highWaterMark: MiB })
+        .on("error", reject)
+        .pipe(req);
     } else {
       req.end(payload);
     }
@@ -262,7 +271,13 @@ interface ConsoleUpload {
   session: UploadSessionView;
 }
 
-async function uploadToConsole(target: Target, sources: { database: Source; volume: Source }, run: number, settings: Settings, auth: string): Promise<ConsoleUpload> {
+async function uploadToConsole(
+  target: Target,
+  sources: { database: Source; volume: Source },
+  run: number,
+  settings: Settings,
+  auth: string,
+): Promise<ConsoleUpload> {
   const agent = new Agent({ keepAlive: true, maxSockets: settings.parallel });
   try {
     const created = await send(`${target.base}/api/v1/projects/acme/environments/prd/uploads`, {
@@ -410,7 +425,14 @@ async function completeOnConsole(target: Target, upload: ConsoleUpload, sources:
     final = await pollSession(target, upload.session.id, auth);
   });
   if (final?.status !== "completed") throw new Error(`the upload did not become a backup: ${final?.statusReason ?? final?.status}`);
-  return { status: final.status, backupId: final.backupId, seconds: round(m.seconds, 2), mibPerSecond: round(m.mibPerSecond, 1), cpuSecondsPerGiB: round(m.cpuSecondsPerGiB, 3), peakRssMiB: round(m.peakRssBytes / MiB, 1) };
+  return {
+    status: final.status,
+    backupId: final.backupId,
+    seconds: round(m.seconds, 2),
+    mibPerSecond: round(m.mibPerSecond, 1),
+    cpuSecondsPerGiB: round(m.cpuSecondsPerGiB, 3),
+    peakRssMiB: round(m.peakRssBytes / MiB, 1),
+  };
 }
 
 function summarize(runs: Measurement[]) {
@@ -442,7 +464,17 @@ function printTable(results: Record<ServerName, Summary>, ratios: Record<"consol
   const rows = (Object.keys(results) as ServerName[]).map((name) => {
     const r = results[name];
     const q = name === "plain-node" ? null : ratios[name];
-    return [name, r.mibPerSecond.median, r.cpuSecondsPerGiB.median, r.rssBeforeMiB.median, r.peakRssMiB.median, r.peakRssGrowthMiB.median, q?.mibPerSecond ?? 1, q?.cpuSecondsPerGiB ?? 1, q?.peakRssMiB ?? 1].map(String);
+    return [
+      name,
+      r.mibPerSecond.median,
+      r.cpuSecondsPerGiB.median,
+      r.rssBeforeMiB.median,
+      r.peakRssMiB.median,
+      r.peakRssGrowthMiB.median,
+      q?.mibPerSecond ?? 1,
+      q?.cpuSecondsPerGiB ?? 1,
+      q?.peakRssMiB ?? 1,
+    ].map(String);
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
@@ -516,7 +548,9 @@ async function main(): Promise<void> {
         if (target.dir) await emptyDir(target.dir);
         if (upload && run === 1) {
           completion = await completeOnConsole(target, upload, sources, auth);
-          console.log(`    completion: verified and recorded backup ${completion.backupId} in ${completion.seconds} s (${completion.mibPerSecond} MiB/s, ${completion.cpuSecondsPerGiB} CPU-s/GiB)`);
+          console.log(
+            `    completion: verified and recorded backup ${completion.backupId} in ${completion.seconds} s (${completion.mibPerSecond} MiB/s, ${completion.cpuSecondsPerGiB} CPU-s/GiB)`,
+          );
         } else if (upload) {
           const aborted = await send(`${target.base}/api/v1/uploads/${upload.session.id}`, { method: "DELETE", headers: { cookie: auth } });
           expectStatus(aborted, 204, "aborting the upload");

@@ -33,9 +33,7 @@ test.describe("signing in", () => {
     }
     await expect(page.getByRole("link", { name: /^Settings of/ })).toHaveCount(0);
     await page.goto("/projects/acme/prd/settings");
-    await expect(page.getByRole("alert").filter({ hasText: "Only administrators" })).toContainText(
-      "Only administrators of acme-prd can see its settings.",
-    );
+    await expect(page.getByRole("alert").filter({ hasText: "Only administrators" })).toContainText("Only administrators of acme-prd can see its settings.");
   });
 
   test("roles are per environment", async ({ consolePage }) => {
@@ -79,11 +77,7 @@ test.describe("API authentication", () => {
     expect(response.status()).toBe(200);
     const body = await response.json();
     expect(body.count).toBe(3);
-    expect(body.response.map((e: { name: string; role: string }) => `${e.name}:${e.role}`)).toEqual([
-      "prd:member",
-      "dev:member",
-      "uat:member",
-    ]);
+    expect(body.response.map((e: { name: string; role: string }) => `${e.name}:${e.role}`)).toEqual(["prd:member", "dev:member", "uat:member"]);
   });
 
   test("the health route answers without a session", async ({ request }) => {

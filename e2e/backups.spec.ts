@@ -12,7 +12,10 @@ function sha256(path: string): string {
 }
 
 function rows(page: Page) {
-  return page.getByRole("table").getByRole("row").filter({ has: page.getByRole("rowheader") });
+  return page
+    .getByRole("table")
+    .getByRole("row")
+    .filter({ has: page.getByRole("rowheader") });
 }
 
 async function manifestOf(page: Page, backupId: string) {
@@ -43,7 +46,10 @@ test.describe("Backups page", () => {
     await expect(page.getByRole("heading", { name: "acme-prd" })).toBeVisible();
 
     await expect(rows(page)).toHaveCount(4);
-    const times = await page.getByRole("table").locator("time").evaluateAll((els) => els.map((el) => el.getAttribute("datetime") ?? ""));
+    const times = await page
+      .getByRole("table")
+      .locator("time")
+      .evaluateAll((els) => els.map((el) => el.getAttribute("datetime") ?? ""));
     expect(times).toEqual([...times].sort().reverse());
     const failed = rows(page).filter({ hasText: "Failed" });
     await expect(failed).toHaveCount(1);

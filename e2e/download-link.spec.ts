@@ -2,7 +2,12 @@ import { request as playwrightRequest } from "@playwright/test";
 
 import { expect, test } from "./fixtures";
 
-test("Copy link in the Download dialog gives a link that downloads without signing in, and an edited one is refused", async ({ consolePage, page, context, baseURL }) => {
+test("Copy link in the Download dialog gives a link that downloads without signing in, and an edited one is refused", async ({
+  consolePage,
+  page,
+  context,
+  baseURL,
+}) => {
   await context.grantPermissions(["clipboard-read", "clipboard-write"]);
   await consolePage.signIn("Ada Admin", "/projects/acme/prd/backups");
   const firstRow = page.getByRole("table").getByRole("row").nth(1);

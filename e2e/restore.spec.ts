@@ -135,7 +135,9 @@ test("an administrator creates a backup in dev, watches it complete and restores
     await expect(restorePrd).toBeEnabled();
     // prd has no database source here: the server's reason shows in the dialog, and nothing is queued.
     await restorePrd.click();
-    await expect(dialog.getByRole("alert")).toContainText("acme-prd has no database connection (engine, host, database name and user) and no volume folder configured");
+    await expect(dialog.getByRole("alert")).toContainText(
+      "acme-prd has no database connection (engine, host, database name and user) and no volume folder configured",
+    );
 
     // Into uat: the confirmation is the dialog itself.
     await dialog.getByLabel("Restore into").selectOption({ label: "acme-uat (User acceptance)" });

@@ -39,7 +39,10 @@ test.describe("API tokens", () => {
     expect(token).toMatch(/^lbt_[A-Za-z0-9_-]{43}$/);
     await expect(reveal.getByRole("button", { name: "Copy" })).toBeVisible();
 
-    const row = page.getByRole("table", { name: "Your API tokens" }).getByRole("row").filter({ has: page.getByRole("rowheader", { name }) });
+    const row = page
+      .getByRole("table", { name: "Your API tokens" })
+      .getByRole("row")
+      .filter({ has: page.getByRole("rowheader", { name }) });
     await expect(row).toContainText("acme-uat");
     await expect(row).toContainText(token.slice(0, 10));
     await expect(row).toContainText("Active");

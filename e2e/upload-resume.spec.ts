@@ -37,9 +37,7 @@ test("an upload interrupted by a server restart resumes from the parts already s
   await section.getByRole("button", { name: "Initiate Upload" }).click();
 
   const volumeBar = section.getByRole("progressbar", { name: "Upload of volume.tgz" });
-  await expect
-    .poll(async () => Number(await volumeBar.getAttribute("aria-valuenow")), { timeout: 60_000 })
-    .toBeGreaterThanOrEqual(40); // the first volume part is stored, the second is on its way
+  await expect.poll(async () => Number(await volumeBar.getAttribute("aria-valuenow")), { timeout: 60_000 }).toBeGreaterThanOrEqual(40); // the first volume part is stored, the second is on its way
   await section.getByRole("button", { name: "Pause" }).click();
   await expect(section.getByText("Paused")).toBeVisible();
   const sentBeforeRestart = Number(await volumeBar.getAttribute("aria-valuenow"));

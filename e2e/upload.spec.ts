@@ -53,7 +53,10 @@ test.describe("Upload Backup", () => {
     await expect(row).toContainText("Completed");
 
     // The bytes that come back are the bytes that went up.
-    for (const [kind, file] of [["database", database], ["volume", volume]] as const) {
+    for (const [kind, file] of [
+      ["database", database],
+      ["volume", volume],
+    ] as const) {
       const response = await page.request.get(`/backup/download/${kind}/${backupId}`);
       expect(response.status()).toBe(200);
       const saved = path.join(dir, `back-${kind}`);

@@ -64,9 +64,7 @@ describe("configuration", () => {
     const problems = problemsOf({ DATABASE_URL: "postgres://db/lifeboat", AUTH_SECRET: SECRET });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^OIDC_ISSUER: required when DATABASE_URL/);
-    expect(parseConfig({ DATABASE_URL: "postgres://db/lifeboat", AUTH_SECRET: SECRET, LIFEBOAT_ALLOW_DEV_SSO: "true" }).oidc.kind).toBe(
-      "development",
-    );
+    expect(parseConfig({ DATABASE_URL: "postgres://db/lifeboat", AUTH_SECRET: SECRET, LIFEBOAT_ALLOW_DEV_SSO: "true" }).oidc.kind).toBe("development");
   });
 
   it("configures production: PostgreSQL, S3, an external issuer", () => {

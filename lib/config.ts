@@ -23,7 +23,10 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   DATA_DIR: z.string().min(1).default("./data"),
   DATABASE_URL: optionalString.pipe(
-    z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").optional(),
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+      .optional(),
   ),
   STORAGE_DRIVER: z.enum(["local", "s3"]).default("local"),
   STORAGE_LOCAL_ROOT: optionalString,
@@ -32,7 +35,10 @@ const envSchema = z.object({
   S3_ENDPOINT: optionalString.pipe(z.url().optional()),
   S3_ACCESS_KEY_ID: optionalString,
   S3_SECRET_ACCESS_KEY: optionalString,
-  S3_FORCE_PATH_STYLE: z.enum(["true", "false"]).default("true").transform((v) => v === "true"),
+  S3_FORCE_PATH_STYLE: z
+    .enum(["true", "false"])
+    .default("true")
+    .transform((v) => v === "true"),
   S3_PREFIX: optionalString,
   OIDC_ISSUER: optionalString.pipe(z.url().optional()),
   OIDC_CLIENT_ID: optionalString,
@@ -46,7 +52,11 @@ const envSchema = z.object({
   LIFEBOAT_PRODUCTION_ONLY: booleanFlag,
   LIFEBOAT_SEED_DEMO: z.enum(["true", "false", "auto"]).default("auto"),
   UPLOAD_PARALLEL_PARTS: z.coerce.number().int().min(1).max(64).default(4),
-  UPLOAD_SESSION_TTL_HOURS: z.coerce.number().min(1).max(24 * 30).default(24),
+  UPLOAD_SESSION_TTL_HOURS: z.coerce
+    .number()
+    .min(1)
+    .max(24 * 30)
+    .default(24),
   IMPORT_ALLOW_PRIVATE_NETWORKS: booleanFlag,
   API_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(600),
   // The SysReptor seed's rule: no key, no backup-key endpoint; a key shorter than 20 characters is refused outright.
@@ -95,9 +105,7 @@ export class ConfigError extends Error {
 export function parseConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join(".") || "environment"}: ${issue.message}`),
-    );
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".") || "environment"}: ${issue.message}`));
   }
   const e = parsed.data;
   const problems: string[] = [];

@@ -21,8 +21,8 @@ export default async function HomePage() {
           No environments yet
         </h1>
         <p className="mt-2 max-w-prose text-slate-600">
-          You are signed in, but none of your groups ({actor.groups.join(", ") || "none"}) has a role in any
-          environment. Ask an administrator to bind one of your groups to an environment.
+          You are signed in, but none of your groups ({actor.groups.join(", ") || "none"}) has a role in any environment. Ask an administrator to bind one of
+          your groups to an environment.
         </p>
       </section>
     );
@@ -48,9 +48,7 @@ export default async function HomePage() {
                     </h2>
                     <div className="flex gap-1">
                       {env.isProduction && <Badge tone="production">Production</Badge>}
-                      <Badge tone={roleIn(actor, env) === "admin" ? "admin" : "neutral"}>
-                        {roleIn(actor, env) === "admin" ? "Administrator" : "Member"}
-                      </Badge>
+                      <Badge tone={roleIn(actor, env) === "admin" ? "admin" : "neutral"}>{roleIn(actor, env) === "admin" ? "Administrator" : "Member"}</Badge>
                     </div>
                   </div>
                   <p className="mt-1 text-sm text-slate-600">{env.displayName}</p>

@@ -36,15 +36,12 @@ export function useBackupsQuery(projectId: string, environment: string, filters:
       if (pageParam) params.set("cursor", pageParam);
       if (filters.status) params.set("status", filters.status);
       if (filters.origin) params.set("origin", filters.origin);
-      return fetchJson<BackupsPage>(
-        `/api/v1/projects/${encodeURIComponent(projectId)}/environments/${encodeURIComponent(environment)}/backups?${params}`,
-        { signal },
-      );
+      return fetchJson<BackupsPage>(`/api/v1/projects/${encodeURIComponent(projectId)}/environments/${encodeURIComponent(environment)}/backups?${params}`, {
+        signal,
+      });
     },
     getNextPageParam: (last) => last.pagination.next_cursor,
     refetchInterval: (query) =>
-      query.state.data?.pages.some((page) => page.response.some((b) => b.status === "queued" || b.status === "running"))
-        ? POLL_MS
-        : false,
+      query.state.data?.pages.some((page) => page.response.some((b) => b.status === "queued" || b.status === "running")) ? POLL_MS : false,
   });
 }

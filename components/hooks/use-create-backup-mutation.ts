@@ -12,10 +12,11 @@ export function useCreateBackupMutation(projectId: string, environment: string) 
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: () =>
-      fetchJson<{ response: BackupJson }>(
-        `/api/v1/projects/${encodeURIComponent(projectId)}/environments/${encodeURIComponent(environment)}/backups`,
-        { method: "POST", headers: { "content-type": "application/json" }, body: "{}" },
-      ),
+      fetchJson<{ response: BackupJson }>(`/api/v1/projects/${encodeURIComponent(projectId)}/environments/${encodeURIComponent(environment)}/backups`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      }),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: backupsQueryKey(projectId, environment) }),
   });
 }

@@ -1,5 +1,15 @@
 /** A determinate bar (or, without `percent`, a sliver saying "started"), announced with its own words. */
-export function ProgressBar({ label, percent, valueText, className = "h-2" }: { label: string; percent: number | undefined; valueText: string; className?: string }) {
+export function ProgressBar({
+  label,
+  percent,
+  valueText,
+  className = "h-2",
+}: {
+  label: string;
+  percent: number | undefined;
+  valueText: string;
+  className?: string;
+}) {
   return (
     <div
       role="progressbar"

@@ -72,7 +72,16 @@ describe("list, files, signed links and backup task routes", () => {
         completedAt: new Date(Date.UTC(2026, 2, 1, 10, i)),
       });
     }
-    await handle.db.insert(backups).values({ id: "acme-prodfileslinks-202603011100", environmentId: prd.id, origin: "manual", status: "completed", createdBy: "test", completedAt: new Date() });
+    await handle.db
+      .insert(backups)
+      .values({
+        id: "acme-prodfileslinks-202603011100",
+        environmentId: prd.id,
+        origin: "manual",
+        status: "completed",
+        createdBy: "test",
+        completedAt: new Date(),
+      });
     await handle.db.insert(backupFiles).values(
       (["database", "volume"] as const).map((kind) => ({
         backupId: "acme-prodfileslinks-202603011100",
@@ -131,7 +140,12 @@ describe("list, files, signed links and backup task routes", () => {
   it("lists a backup's files and hides a backup in an environment the caller has no role in", async () => {
     const ok = await json(await filesRoute.GET(new Request("http://localhost"), { params: Promise.resolve({ backupId: "acme-prodfileslinks-202603011100" }) }));
     expect(ok.response).toEqual([
-      expect.objectContaining({ kind: "database", name: "database.gz", size: 1234, download_url: "/backup/download/database/acme-prodfileslinks-202603011100" }),
+      expect.objectContaining({
+        kind: "database",
+        name: "database.gz",
+        size: 1234,
+        download_url: "/backup/download/database/acme-prodfileslinks-202603011100",
+      }),
       expect.objectContaining({ kind: "volume", name: "volume.tgz", download_url: "/backup/download/volume/acme-prodfileslinks-202603011100" }),
     ]);
     request.session = { user: { id: "sam", email: "sam@elsewhere.test", name: "Sam", groups: [] } };
@@ -141,7 +155,11 @@ describe("list, files, signed links and backup task routes", () => {
 
   const sign = (kind: string, body?: unknown, backupId = "acme-prodfileslinks-202603011100") =>
     urlRoute.POST(
-      new Request("http://localhost", { method: "POST", headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) }),
+      new Request("http://localhost", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
       { params: Promise.resolve({ backupId, kind }) },
     );
 
@@ -156,9 +174,14 @@ describe("list, files, signed links and backup task routes", () => {
     expect(expires).toBeGreaterThanOrEqual(Math.floor(before / 1000) + 120);
     expect(expires_at).toBe(new Date(expires * 1000).toISOString());
     expect(() => verifySignedDownload({ kind: "volume", backupId: "acme-prodfileslinks-202603011100", query: link.searchParams })).not.toThrow();
-    expect(() => verifySignedDownload({ kind: "volume", backupId: "acme-prodfileslinks-202603011100", query: link.searchParams, now: new Date(expires * 1000 + 1) })).toThrow(/expired/);
+    expect(() =>
+      verifySignedDownload({ kind: "volume", backupId: "acme-prodfileslinks-202603011100", query: link.searchParams, now: new Date(expires * 1000 + 1) }),
+    ).toThrow(/expired/);
 
-    const [audit] = await handle.db.select().from(auditEvents).where(and(eq(auditEvents.action, "backup.download_url"), eq(auditEvents.backupId, "acme-prodfileslinks-202603011100")));
+    const [audit] = await handle.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.action, "backup.download_url"), eq(auditEvents.backupId, "acme-prodfileslinks-202603011100")));
     expect(audit).toMatchObject({ actor: ADA.email, actorType: "user", detail: { kind: "volume", expiresAt: expires_at } });
 
     // No body: an hour.
@@ -180,13 +203,31 @@ describe("list, files, signed links and backup task routes", () => {
   });
 
   const putTask = (body: unknown, environment = "uat") =>
-    taskRoute.PUT(new Request("http://localhost", { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }), envContext(environment));
+    taskRoute.PUT(
+      new Request("http://localhost", { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+      envContext(environment),
+    );
 
   it("reads and changes the backup task through the environment settings", async () => {
     const read = await json(await taskRoute.GET(new Request("http://localhost"), envContext("prd")));
-    expect(read.response).toEqual({ db_type: "postgresql", frequency: "0 3 * * *", keep_count: 30, keep_days: null, gzip: true, excluded_tables: [], run_on_replica_server: false });
+    expect(read.response).toEqual({
+      db_type: "postgresql",
+      frequency: "0 3 * * *",
+      keep_count: 30,
+      keep_days: null,
+      gzip: true,
+      excluded_tables: [],
+      run_on_replica_server: false,
+    });
 
-    const changed = await putTask({ frequency: "0 */1 * * *", keep_count: 10, gzip: true, excluded_tables: "my_log_table, other_log", run_on_replica_server: false, db_type: "postgresql" });
+    const changed = await putTask({
+      frequency: "0 */1 * * *",
+      keep_count: 10,
+      gzip: true,
+      excluded_tables: "my_log_table, other_log",
+      run_on_replica_server: false,
+      db_type: "postgresql",
+    });
     expect(changed.status).toBe(200);
     expect((await json(changed)).response).toEqual({
       db_type: "postgresql",
@@ -199,7 +240,10 @@ describe("list, files, signed links and backup task routes", () => {
     });
     const [row] = await handle.db.select().from(environments).where(eq(environments.id, uat.id));
     expect(row).toMatchObject({ scheduleCron: "0 */1 * * *", retentionKeepCount: 10, excludedTables: ["my_log_table", "other_log"] });
-    const audits = await handle.db.select().from(auditEvents).where(and(eq(auditEvents.action, "environment.update"), eq(auditEvents.environmentId, uat.id)));
+    const audits = await handle.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.action, "environment.update"), eq(auditEvents.environmentId, uat.id)));
     expect(audits).toHaveLength(1);
 
     // Fields left out keep their value.

@@ -25,7 +25,8 @@ function bearer(value: string, header: string): TokenCredentials {
 function basic(encoded: string): TokenCredentials {
   const decoded = Buffer.from(encoded.trim(), "base64").toString("utf8");
   const colon = decoded.indexOf(":");
-  if (colon <= 0) throw malformed("The Authorization header is malformed: basic auth needs your e-mail address and an API token, as in -u user@domain.com:<token>.");
+  if (colon <= 0)
+    throw malformed("The Authorization header is malformed: basic auth needs your e-mail address and an API token, as in -u user@domain.com:<token>.");
   const email = decoded.slice(0, colon);
   const token = decoded.slice(colon + 1);
   if (!token.startsWith("lbt_")) {

@@ -82,7 +82,11 @@ export function backupArchive({
     return { name: kind === "database" ? "database.gz" : "volume.tgz", file };
   });
   const size =
-    BLOCK + manifest.length + padding(manifest.length) + stored.reduce((sum, { file }) => sum + BLOCK + file.sizeBytes + padding(file.sizeBytes), 0) + END_OF_ARCHIVE;
+    BLOCK +
+    manifest.length +
+    padding(manifest.length) +
+    stored.reduce((sum, { file }) => sum + BLOCK + file.sizeBytes + padding(file.sizeBytes), 0) +
+    END_OF_ARCHIVE;
 
   async function* blocks(): AsyncGenerator<Buffer> {
     yield header("manifest.json", manifest.length, mtime);
@@ -100,7 +104,9 @@ export function backupArchive({
       }
       const sha256 = hash.digest("hex");
       if (bytes !== file.sizeBytes || sha256 !== file.sha256) {
-        throw new ArchiveSourceError(`${name} of ${backup.id} in storage is ${bytes} bytes with SHA-256 ${sha256}, not the ${file.sizeBytes} bytes with ${file.sha256} recorded.`);
+        throw new ArchiveSourceError(
+          `${name} of ${backup.id} in storage is ${bytes} bytes with SHA-256 ${sha256}, not the ${file.sizeBytes} bytes with ${file.sha256} recorded.`,
+        );
       }
       if (padding(file.sizeBytes) > 0) yield Buffer.alloc(padding(file.sizeBytes));
     }

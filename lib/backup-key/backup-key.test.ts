@@ -79,7 +79,10 @@ describe("the backup-key endpoint (POST /api/v1/utils/backup/)", () => {
   const made: Record<string, { id: string; database: Buffer; volume: Buffer }> = {};
 
   async function environment(name: string): Promise<Environment> {
-    const [env] = await handle.db.select().from(environments).where(and(eq(environments.projectId, "acme"), eq(environments.name, name)));
+    const [env] = await handle.db
+      .select()
+      .from(environments)
+      .where(and(eq(environments.projectId, "acme"), eq(environments.name, name)));
     return env!;
   }
 
@@ -88,11 +91,31 @@ describe("the backup-key endpoint (POST /api/v1/utils/backup/)", () => {
     const env = await environment(envName);
     const id = generateBackupId("acme", createdAt);
     const files = { database: gz(pgDump({ tables: ["user_", `t_${envName}`] })), volume: await documentLibraryTgz({ extraBytes: 3000 }) };
-    await handle.db.insert(backups).values({ id, environmentId: env.id, origin: "manual", status, dbEngine: "postgresql", createdBy: "alice@acme.test", createdAt, completedAt: status === "completed" ? createdAt : null });
+    await handle.db
+      .insert(backups)
+      .values({
+        id,
+        environmentId: env.id,
+        origin: "manual",
+        status,
+        dbEngine: "postgresql",
+        createdBy: "alice@acme.test",
+        createdAt,
+        completedAt: status === "completed" ? createdAt : null,
+      });
     for (const kind of ["database", "volume"] as const) {
       const storageKey = `backups/${id}/${kind === "database" ? "database.gz" : "volume.tgz"}`;
       await storage.putObject(storageKey, Readable.from([files[kind]]));
-      await handle.db.insert(backupFiles).values({ backupId: id, kind, fileName: kind === "database" ? "database.gz" : "volume.tgz", sizeBytes: files[kind].length, sha256: sha256(files[kind]), storageKey });
+      await handle.db
+        .insert(backupFiles)
+        .values({
+          backupId: id,
+          kind,
+          fileName: kind === "database" ? "database.gz" : "volume.tgz",
+          sizeBytes: files[kind].length,
+          sha256: sha256(files[kind]),
+          storageKey,
+        });
     }
     return { id, ...files };
   }
@@ -113,7 +136,10 @@ describe("the backup-key endpoint (POST /api/v1/utils/backup/)", () => {
   async function auditRows(backupId: string) {
     // The audit row is written once the response has ended; give it a moment.
     for (let i = 0; i < 100; i++) {
-      const rows = await handle.db.select().from(auditEvents).where(and(eq(auditEvents.backupId, backupId), eq(auditEvents.action, "backup.key_download")));
+      const rows = await handle.db
+        .select()
+        .from(auditEvents)
+        .where(and(eq(auditEvents.backupId, backupId), eq(auditEvents.action, "backup.key_download")));
       if (rows.length > 0) return rows;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -138,7 +164,8 @@ describe("the backup-key endpoint (POST /api/v1/utils/backup/)", () => {
     const g = globalThis as Record<symbol, unknown>;
     g[DB_KEY] = handle;
     g[STORAGE_KEY] = storage;
-    const cookie = async (email: string, groups: string[]) => `next-auth.session-token=${await encode({ token: { sub: `sub-${email}`, email, name: email, groups }, secret: SECRET })}`;
+    const cookie = async (email: string, groups: string[]) =>
+      `next-auth.session-token=${await encode({ token: { sub: `sub-${email}`, email, name: email, groups }, secret: SECRET })}`;
     cookies.admin = await cookie("alice@acme.test", [DEMO_GROUPS.admins]);
     cookies.member = await cookie("mia@acme.test", [DEMO_GROUPS.members]);
     cookies.nonprod = await cookie("nina@acme.test", [DEMO_GROUPS.nonprodAdmins]);
@@ -148,7 +175,9 @@ describe("the backup-key endpoint (POST /api/v1/utils/backup/)", () => {
     made.uat = await storeBackup("uat", new Date("2026-01-15T03:00:00Z"));
     made.running = await storeBackup("dev", new Date("2026-03-01T03:00:00Z"), "running");
 
-    const route = createNodeRouter([{ methods: ["POST"], pattern: /^\/api\/v1\/utils\/backup\/?$/, handler: createBackupKeyHandler({ backupKey: () => key }) }]);
+    const route = createNodeRouter([
+      { methods: ["POST"], pattern: /^\/api\/v1\/utils\/backup\/?$/, handler: createBackupKeyHandler({ backupKey: () => key }) },
+    ]);
     server = createServer((req, res) => {
       if (!route(req, res)) res.writeHead(404).end();
     });
@@ -171,12 +200,22 @@ describe("the backup-key endpoint (POST /api/v1/utils/backup/)", () => {
     const result = await sh(seedLine(SEED_BACKUP), dir);
     expect(result.code, result.stderr).toBe(0);
     const listing = await sh("tar -tvf backup.zip", dir);
-    expect(listing.stdout.split("\n").filter(Boolean).map((line) => line.split(/\s+/).pop())).toEqual(["manifest.json", "database.gz", "volume.tgz"]);
+    expect(
+      listing.stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => line.split(/\s+/).pop()),
+    ).toEqual(["manifest.json", "database.gz", "volume.tgz"]);
     expect((await sh("tar -xf backup.zip", dir)).code).toBe(0);
     // The newest completed backup of prd, uat and dev (dev's is still running): prd's February one.
     expect(sha256(await readFile(path.join(dir, "database.gz")))).toBe(sha256(made.prdNew!.database));
     expect(sha256(await readFile(path.join(dir, "volume.tgz")))).toBe(sha256(made.prdNew!.volume));
-    const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as { backupId: string; project: string; environment: string; files: { sha256: string }[] };
+    const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as {
+      backupId: string;
+      project: string;
+      environment: string;
+      files: { sha256: string }[];
+    };
     expect(manifest).toMatchObject({ backupId: made.prdNew!.id, project: "acme", environment: "prd" });
     expect(manifest.files.map((f) => f.sha256)).toEqual([sha256(made.prdNew!.database), sha256(made.prdNew!.volume)]);
     // The files inside are the real thing: the dump decompresses, the volume lists its document library.
@@ -184,7 +223,11 @@ describe("the backup-key endpoint (POST /api/v1/utils/backup/)", () => {
     expect((await sh("tar -tzf volume.tgz", dir)).stdout).toContain("document_library/");
 
     const [row] = await auditRows(made.prdNew!.id);
-    expect(row).toMatchObject({ actor: "alice@acme.test", actorType: "user", detail: expect.objectContaining({ encrypted: false, complete: true, selectedBy: "newest" }) });
+    expect(row).toMatchObject({
+      actor: "alice@acme.test",
+      actorType: "user",
+      detail: expect.objectContaining({ encrypted: false, complete: true, selectedBy: "newest" }),
+    });
   });
 
   it("runs the seed's encrypted line: LBAES1 that decrypts to exactly the plain archive", async () => {
@@ -239,7 +282,9 @@ describe("the backup-key endpoint (POST /api/v1/utils/backup/)", () => {
     expect(await errorOf(await post({ key: `${BACKUP_KEY}x` }))).toBe("403 forbidden: The backup key is wrong.");
     expect(await errorOf(await post({ key: "" }))).toBe("403 forbidden: The backup key is wrong.");
     expect((await post({ key: BACKUP_KEY }, null)).status).toBe(401);
-    expect(await errorOf(await post({ key: BACKUP_KEY, aes_key: "my passphrase" }))).toMatch(/^400 bad_request: aes_key: The AES key must be 64 hexadecimal characters/);
+    expect(await errorOf(await post({ key: BACKUP_KEY, aes_key: "my passphrase" }))).toMatch(
+      /^400 bad_request: aes_key: The AES key must be 64 hexadecimal characters/,
+    );
     expect(await errorOf(await post("key=abc"))).toMatch(/^400 bad_request: The request body must be JSON/);
     expect((await post({ key: BACKUP_KEY, format: "zip" })).status).toBe(400);
     // The key is compared before anything about backups is looked at.
@@ -251,8 +296,12 @@ describe("the backup-key endpoint (POST /api/v1/utils/backup/)", () => {
       "403 forbidden: Only administrators of acme-uat may download its backups with the backup key.",
     );
     expect(await errorOf(await post({ key: BACKUP_KEY }, "member"))).toBe("404 not_found: There is no completed backup in an environment you administer.");
-    expect(await errorOf(await post({ key: BACKUP_KEY, backup_id: "acme-nope-202601010000" }))).toBe("404 not_found: Backup acme-nope-202601010000 does not exist.");
-    expect(await errorOf(await post({ key: BACKUP_KEY, backup_id: made.running!.id }))).toBe(`409 conflict: Backup ${made.running!.id} is running; only completed backups can be downloaded.`);
+    expect(await errorOf(await post({ key: BACKUP_KEY, backup_id: "acme-nope-202601010000" }))).toBe(
+      "404 not_found: Backup acme-nope-202601010000 does not exist.",
+    );
+    expect(await errorOf(await post({ key: BACKUP_KEY, backup_id: made.running!.id }))).toBe(
+      `409 conflict: Backup ${made.running!.id} is running; only completed backups can be downloaded.`,
+    );
   });
 
   it("cuts the transfer before the end of the archive when a stored file no longer matches its checksum", async () => {

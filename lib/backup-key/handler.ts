@@ -86,12 +86,19 @@ async function readBody(req: IncomingMessage): Promise<BackupKeyRequest> {
 async function selectBackup(db: Db, actor: Actor, input: BackupKeyRequest, productionOnly: boolean): Promise<BackupWithFiles & { environment: Environment }> {
   if (input.backup_id) {
     const backup = await getBackup(db, { id: input.backup_id });
-    if (!backup || !isEnvironmentVisible(actor, backup.environment, { productionOnly })) throw new AppError("not_found", `Backup ${input.backup_id} does not exist.`);
+    if (!backup || !isEnvironmentVisible(actor, backup.environment, { productionOnly }))
+      throw new AppError("not_found", `Backup ${input.backup_id} does not exist.`);
     return backup;
   }
   if (input.environment && !input.project) throw new AppError("bad_request", "environment: name the project too (project and environment, e.g. acme and prd).");
-  const candidates = (await db.select().from(environments).where(input.project ? eq(environments.projectId, input.project) : undefined)).filter(
-    (env) => isEnvironmentVisible(actor, env, { productionOnly }) && canAdministerEnvironment(actor, env) && (!input.environment || env.name === input.environment),
+  const candidates = (
+    await db
+      .select()
+      .from(environments)
+      .where(input.project ? eq(environments.projectId, input.project) : undefined)
+  ).filter(
+    (env) =>
+      isEnvironmentVisible(actor, env, { productionOnly }) && canAdministerEnvironment(actor, env) && (!input.environment || env.name === input.environment),
   );
   const [newest] =
     candidates.length === 0
@@ -99,7 +106,15 @@ async function selectBackup(db: Db, actor: Actor, input: BackupKeyRequest, produ
       : await db
           .select({ id: backups.id })
           .from(backups)
-          .where(and(eq(backups.status, "completed"), inArray(backups.environmentId, candidates.map((env) => env.id))))
+          .where(
+            and(
+              eq(backups.status, "completed"),
+              inArray(
+                backups.environmentId,
+                candidates.map((env) => env.id),
+              ),
+            ),
+          )
           .orderBy(desc(backups.createdAt), desc(backups.id))
           .limit(1);
   const backup = newest ? await getBackup(db, { id: newest.id }) : undefined;
@@ -114,7 +129,10 @@ async function assertStored(storage: Storage, backup: BackupWithFiles): Promise<
   for (const file of backup.files) {
     const info = await storage.stat(file.storageKey);
     if (!info || info.size !== file.sizeBytes) {
-      logger.error({ backupId: backup.id, kind: file.kind, key: file.storageKey, stored: info?.size ?? null, recorded: file.sizeBytes }, "backup file is missing from storage or does not match its record");
+      logger.error(
+        { backupId: backup.id, kind: file.kind, key: file.storageKey, stored: info?.size ?? null, recorded: file.sizeBytes },
+        "backup file is missing from storage or does not match its record",
+      );
       throw new AppError("internal", `The ${file.kind} file of backup ${backup.id} is missing from storage or damaged. It has been logged.`);
     }
   }
@@ -144,7 +162,12 @@ export function createBackupKeyHandler(options: BackupKeyHandlerOptions = {}): N
     const actor = await actorFromNodeRequest(req);
     if (!actor) throw new AppError("unauthorized", "Sign in, or send an API token (Authorization: Bearer <token>), together with the backup key.");
     const input = await readBody(req);
-    const who = { actor: actor.email, actorType: auditActorType(actor), ip: clientAddress(req), userAgent: (req.headers["user-agent"] as string | undefined) ?? null };
+    const who = {
+      actor: actor.email,
+      actorType: auditActorType(actor),
+      ip: clientAddress(req),
+      userAgent: (req.headers["user-agent"] as string | undefined) ?? null,
+    };
     if (!backupKeyMatches(input.key, backupKey)) {
       logger.warn({ actor: actor.email, ip: who.ip }, "backup-key request with a wrong key");
       throw new AppError("forbidden", "The backup key is wrong.");

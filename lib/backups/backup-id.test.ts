@@ -17,7 +17,15 @@ describe("backup IDs", () => {
   });
 
   it("rejects malformed IDs and impossible dates", () => {
-    for (const bad of ["", "acme", "acme-abc-201910031723", "acme-lqgqnewltbexuewymq-2019100317", "ACME-lqgqnewltbexuewymq-201910031723", "acme-lqgqnewltbexuewymq-201913031723", "../etc-lqgqnewltbexuewymq-201910031723"]) {
+    for (const bad of [
+      "",
+      "acme",
+      "acme-abc-201910031723",
+      "acme-lqgqnewltbexuewymq-2019100317",
+      "ACME-lqgqnewltbexuewymq-201910031723",
+      "acme-lqgqnewltbexuewymq-201913031723",
+      "../etc-lqgqnewltbexuewymq-201910031723",
+    ]) {
       expect(parseBackupId(bad), bad).toBeNull();
     }
     expect(BACKUP_ID_PATTERN.test("a-b-c")).toBe(false);

@@ -11,13 +11,7 @@ const RANDOM_LENGTH = 18;
 
 export function formatBackupTimestamp(date: Date): string {
   const pad = (n: number, width = 2) => String(n).padStart(width, "0");
-  return (
-    pad(date.getUTCFullYear(), 4) +
-    pad(date.getUTCMonth() + 1) +
-    pad(date.getUTCDate()) +
-    pad(date.getUTCHours()) +
-    pad(date.getUTCMinutes())
-  );
+  return pad(date.getUTCFullYear(), 4) + pad(date.getUTCMonth() + 1) + pad(date.getUTCDate()) + pad(date.getUTCHours()) + pad(date.getUTCMinutes());
 }
 
 export function generateBackupId(projectId: string, at: Date = new Date()): string {
@@ -39,9 +33,7 @@ export function parseBackupId(id: string): ParsedBackupId | null {
   const match = BACKUP_ID_PATTERN.exec(id);
   if (!match) return null;
   const [, projectId, random, stamp] = match as unknown as [string, string, string, string];
-  const createdAt = new Date(
-    Date.UTC(+stamp.slice(0, 4), +stamp.slice(4, 6) - 1, +stamp.slice(6, 8), +stamp.slice(8, 10), +stamp.slice(10, 12)),
-  );
+  const createdAt = new Date(Date.UTC(+stamp.slice(0, 4), +stamp.slice(4, 6) - 1, +stamp.slice(6, 8), +stamp.slice(8, 10), +stamp.slice(10, 12)));
   if (Number.isNaN(createdAt.getTime()) || formatBackupTimestamp(createdAt) !== stamp) return null;
   return { projectId, random, createdAt };
 }

@@ -46,7 +46,11 @@ describe.each(DATABASE_KINDS)("deleting a backup on %s", (kind) => {
     for await (const object of storage.list(`backups/${backupId}/`)) keys.push(object.key);
     return keys;
   };
-  const outcome = (promise: Promise<unknown>) => promise.then(() => "ok", (error: unknown) => (isAppError(error) ? `${error.status} ${error.message}` : String(error)));
+  const outcome = (promise: Promise<unknown>) =>
+    promise.then(
+      () => "ok",
+      (error: unknown) => (isAppError(error) ? `${error.status} ${error.message}` : String(error)),
+    );
   const make = (environment: Environment, daysAgo = 1, status?: "completed" | "failed" | "queued" | "running") =>
     insertTestBackup({ db: handle.db, storage }, { environment, now: NOW, daysAgo, status });
 
@@ -92,7 +96,10 @@ describe.each(DATABASE_KINDS)("deleting a backup on %s", (kind) => {
       backupId: backup.id,
       ip: "203.0.113.7",
       userAgent: "lcp/1.0",
-      detail: expect.objectContaining({ status: "completed", files: [expect.objectContaining({ kind: "database" }), expect.objectContaining({ kind: "volume" })] }),
+      detail: expect.objectContaining({
+        status: "completed",
+        files: [expect.objectContaining({ kind: "database" }), expect.objectContaining({ kind: "volume" })],
+      }),
     });
 
     // Gone is gone: a second delete is a 404.
@@ -101,7 +108,9 @@ describe.each(DATABASE_KINDS)("deleting a backup on %s", (kind) => {
 
   it("403 for a member, 404 for a backup the actor cannot see or that does not exist", async () => {
     const inPrd = await make(prd);
-    expect(await outcome(deleteBackup({ db: handle.db, storage, actor: member, backupId: inPrd.id }))).toBe("403 Only administrators of acme-prd may delete its backups.");
+    expect(await outcome(deleteBackup({ db: handle.db, storage, actor: member, backupId: inPrd.id }))).toBe(
+      "403 Only administrators of acme-prd may delete its backups.",
+    );
     // Nora administers uat and dev, and is a member of prd: still 403 there.
     expect(await outcome(deleteBackup({ db: handle.db, storage, actor: nonprodAdmin, backupId: inPrd.id }))).toMatch(/^403 /);
     const stranger = await actorFor("sam@elsewhere.test", ["elsewhere"]);
@@ -120,7 +129,10 @@ describe.each(DATABASE_KINDS)("deleting a backup on %s", (kind) => {
     );
 
     const read = await make(uat, 3);
-    const [restore] = await handle.db.insert(restores).values({ backupId: read.id, environmentId: prd.id, status: "queued", createdBy: "alice@acme.test" }).returning();
+    const [restore] = await handle.db
+      .insert(restores)
+      .values({ backupId: read.id, environmentId: prd.id, status: "queued", createdBy: "alice@acme.test" })
+      .returning();
     expect(await outcome(deleteBackup({ db: handle.db, storage, actor: admin, backupId: read.id }))).toBe(
       `409 Backup ${read.id} cannot be deleted now: restore ${restore!.id} into acme-prd reads it (queued).`,
     );
@@ -131,7 +143,13 @@ describe.each(DATABASE_KINDS)("deleting a backup on %s", (kind) => {
     expect((await handle.db.select().from(restores).where(eq(restores.id, restore!.id)))[0]).toMatchObject({ status: "completed", backupId: null });
 
     const locked = await make(uat, 4);
-    await acquireEnvironmentLock(handle.db, { environmentId: prd.id, operation: "restore", holder: "job:00000000-0000-0000-0000-000000000002:alice@acme.test", backupId: locked.id, ttlMs: 60_000 });
+    await acquireEnvironmentLock(handle.db, {
+      environmentId: prd.id,
+      operation: "restore",
+      holder: "job:00000000-0000-0000-0000-000000000002:alice@acme.test",
+      backupId: locked.id,
+      ttlMs: 60_000,
+    });
     expect(await outcome(deleteBackup({ db: handle.db, storage, actor: admin, backupId: locked.id }))).toMatch(
       new RegExp(`^409 Backup ${locked.id} cannot be deleted now: a restore holding an environment uses it`),
     );

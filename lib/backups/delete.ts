@@ -144,14 +144,26 @@ export async function removeBackup(
         files: files.map((f) => ({ kind: f.kind, name: f.fileName, size: f.sizeBytes, sha256: f.sha256 })),
       },
     });
-    return { outcome: "deleted", backup, environment, storageKeys: storageKeysOf(backup.id, files.map((f) => f.storageKey)), storageErrors: 0 };
+    return {
+      outcome: "deleted",
+      backup,
+      environment,
+      storageKeys: storageKeysOf(
+        backup.id,
+        files.map((f) => f.storageKey),
+      ),
+      storageErrors: 0,
+    };
   });
   if (result.outcome !== "deleted") return result;
 
   const settled = await Promise.allSettled(result.storageKeys.map((key) => deps.storage.deleteObject(key)));
   settled.forEach((outcome, i) => {
     if (outcome.status === "rejected") {
-      logger.error({ err: outcome.reason, backupId: input.backupId, key: result.storageKeys[i] }, "a deleted backup's file could not be deleted from storage; delete it by hand");
+      logger.error(
+        { err: outcome.reason, backupId: input.backupId, key: result.storageKeys[i] },
+        "a deleted backup's file could not be deleted from storage; delete it by hand",
+      );
     }
   });
   return { ...result, storageErrors: settled.filter((s) => s.status === "rejected").length };
@@ -189,7 +201,10 @@ export async function deleteBackup({
   if (!canAdministerEnvironment(actor, found.environment)) {
     throw new AppError("forbidden", `Only administrators of ${environmentLabel(found.environment)} may delete its backups.`);
   }
-  const result = await removeBackup({ db, storage }, { backupId, actor: { email: actor.email, type: auditActorType(actor) }, request: requestInfo, detail: { tokenId: actor.tokenId ?? null } });
+  const result = await removeBackup(
+    { db, storage },
+    { backupId, actor: { email: actor.email, type: auditActorType(actor) }, request: requestInfo, detail: { tokenId: actor.tokenId ?? null } },
+  );
   if (result.outcome === "missing") throw notFound();
   if (result.outcome === "in_use" || result.outcome === "newest") {
     const reason = result.outcome === "in_use" ? result.reason : "it is the newest completed backup";

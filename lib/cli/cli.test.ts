@@ -147,7 +147,21 @@ describe("lifeboat CLI against the real server", () => {
 
   it("uploads a folder and a dump, then downloads both with concurrency 7 and gets the same bytes", async () => {
     const before = api.requests.length;
-    const up = await run(["backup", "upload", "-p", "acme", "-e", "uat", "--doclib", doclib, "--database", databaseFile, "--concurrency", "3", "--no-progress"]);
+    const up = await run([
+      "backup",
+      "upload",
+      "-p",
+      "acme",
+      "-e",
+      "uat",
+      "--doclib",
+      doclib,
+      "--database",
+      databaseFile,
+      "--concurrency",
+      "3",
+      "--no-progress",
+    ]);
     expect(up.stderr).not.toMatch(/lifeboat: (?!warning)/);
     expect(up.code).toBe(0);
     backupId = up.stdout.trim();
@@ -193,9 +207,12 @@ describe("lifeboat CLI against the real server", () => {
       if (req.method === "GET" && req.headers.range && req.url?.startsWith("/backup/download/volume/") && ++served === 12) controller.abort();
       return false;
     };
-    const first = await run(["backup", "download", "--backupId", backupId, "--doclib", "--concurrency", "3", "--chunk-size", "1MiB", "-o", out, "--no-progress"], {
-      signal: controller.signal,
-    });
+    const first = await run(
+      ["backup", "download", "--backupId", backupId, "--doclib", "--concurrency", "3", "--chunk-size", "1MiB", "-o", out, "--no-progress"],
+      {
+        signal: controller.signal,
+      },
+    );
     api.intercept = null;
     expect(first.code).toBe(EXIT_INTERRUPTED);
     expect(first.stderr).toMatch(/lifeboat: Interrupted; run the same command again to resume\.\n$/);
@@ -205,7 +222,20 @@ describe("lifeboat CLI against the real server", () => {
     expect(state.done.length).toBeLessThan(chunkCount);
 
     const start = api.requests.length;
-    const second = await run(["backup", "download", "--backupId", backupId, "--doclib", "--concurrency", "5", "--chunk-size", "1MiB", "-o", out, "--no-progress"]);
+    const second = await run([
+      "backup",
+      "download",
+      "--backupId",
+      backupId,
+      "--doclib",
+      "--concurrency",
+      "5",
+      "--chunk-size",
+      "1MiB",
+      "-o",
+      out,
+      "--no-progress",
+    ]);
     expect(second.code).toBe(0);
     expect(second.stderr).toContain(`resuming, ${state.done.length} of ${chunkCount} chunks already here`);
     const fetched = rangesOf(api, start, "volume").map((r) => Number(/^bytes=(\d+)-/.exec(r)![1]) / MiB);
@@ -220,11 +250,34 @@ describe("lifeboat CLI against the real server", () => {
     await mkdir(out);
     const size = databaseGz.length;
     await writeFile(path.join(out, "database.gz.part"), Buffer.alloc(size, 0x55));
-    const stale: ResumeState = { version: 1, url: "", backupId, kind: "database", size, sha256: "0".repeat(64), etag: '"something-else"', chunkSize: 64 * 1024, done: [0] };
+    const stale: ResumeState = {
+      version: 1,
+      url: "",
+      backupId,
+      kind: "database",
+      size,
+      sha256: "0".repeat(64),
+      etag: '"something-else"',
+      chunkSize: 64 * 1024,
+      done: [0],
+    };
     await writeFile(path.join(out, "database.gz.part.json"), JSON.stringify(stale));
     const start = api.requests.length;
     // More workers than chunks is fine: only as many as there are chunks start.
-    const result = await run(["backup", "download", "--backupId", backupId, "--database", "--concurrency", "10000", "--chunk-size", "64KiB", "-o", out, "--no-progress"]);
+    const result = await run([
+      "backup",
+      "download",
+      "--backupId",
+      backupId,
+      "--database",
+      "--concurrency",
+      "10000",
+      "--chunk-size",
+      "64KiB",
+      "-o",
+      out,
+      "--no-progress",
+    ]);
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/database\.gz: the file on the server is not the one the interrupted download fetched .*; starting over\./);
     expect(rangesOf(api, start, "database")).toHaveLength(Math.ceil(size / (64 * 1024)));
@@ -232,13 +285,17 @@ describe("lifeboat CLI against the real server", () => {
   });
 
   it("draws progress bars when stderr is a terminal, and plain lines when it is not", async () => {
-    const onTerminal = await run(["backup", "download", "--backupId", backupId, "--database", "--chunk-size", "64KiB", "-o", path.join(work, "tty")], { tty: true });
+    const onTerminal = await run(["backup", "download", "--backupId", backupId, "--database", "--chunk-size", "64KiB", "-o", path.join(work, "tty")], {
+      tty: true,
+    });
     expect(onTerminal.code).toBe(0);
     expect(onTerminal.stderr).toMatch(/database\.gz\s+\|[█░]+\| 100% \| [\d.]+ \w+ of [\d.]+ \w+/);
 
     const inLog = await run(["backup", "download", "--backupId", backupId, "--database", "--chunk-size", "64KiB", "-o", path.join(work, "log")]);
     expect(inLog.code).toBe(0);
-    expect(inLog.stderr).toMatch(/^database\.gz: 0% \(0 B of [\d.]+ \w+\)\n(database\.gz: \d+% .*\n)*database\.gz: 100% .*\ndatabase\.gz: done \([\d.]+ \w+, SHA-256 verified\)\n$/);
+    expect(inLog.stderr).toMatch(
+      /^database\.gz: 0% \(0 B of [\d.]+ \w+\)\n(database\.gz: \d+% .*\n)*database\.gz: 100% .*\ndatabase\.gz: done \([\d.]+ \w+, SHA-256 verified\)\n$/,
+    );
   });
 
   it("exits 6 and keeps nothing when the bytes do not match the server's SHA-256", async () => {
@@ -251,9 +308,24 @@ describe("lifeboat CLI against the real server", () => {
     await writeFile(objectPath, rotten);
     try {
       const out = path.join(work, "mismatch");
-      const result = await run(["backup", "download", "--backupId", backupId, "--database", "--concurrency", "4", "--chunk-size", "64KiB", "-o", out, "--no-progress"]);
+      const result = await run([
+        "backup",
+        "download",
+        "--backupId",
+        backupId,
+        "--database",
+        "--concurrency",
+        "4",
+        "--chunk-size",
+        "64KiB",
+        "-o",
+        out,
+        "--no-progress",
+      ]);
       expect(result.code).toBe(EXIT.verification);
-      expect(result.stderr).toMatch(/^lifeboat: database\.gz failed verification: its SHA-256 is [0-9a-f]{64}, but the server says [0-9a-f]{64}\. The partial file was removed; run the command again\.\n$/);
+      expect(result.stderr).toMatch(
+        /^lifeboat: database\.gz failed verification: its SHA-256 is [0-9a-f]{64}, but the server says [0-9a-f]{64}\. The partial file was removed; run the command again\.\n$/,
+      );
       expect(await readdir(out)).toEqual([]);
     } finally {
       await writeFile(objectPath, original);
@@ -377,7 +449,9 @@ describe("lifeboat CLI against the real server", () => {
     expect(missingFlag.stderr).toMatch(/^lifeboat: required option '-e, --environment <environment>' not specified/);
 
     // A member may see but not upload anywhere.
-    const member = await run(["backup", "upload", "-p", "acme", "-e", "uat", "--doclib", doclib, "--database", databaseFile], { env: { LIFEBOAT_TOKEN: api.memberToken } });
+    const member = await run(["backup", "upload", "-p", "acme", "-e", "uat", "--doclib", doclib, "--database", databaseFile], {
+      env: { LIFEBOAT_TOKEN: api.memberToken },
+    });
     expect(member.code).toBe(EXIT.auth);
   }, 60_000);
 
@@ -389,7 +463,9 @@ describe("lifeboat CLI against the real server", () => {
     await expect(stat(path.join(dir, "config.json"))).rejects.toThrow();
 
     const ok = await run(["login", "--url", `${api.baseUrl}/`], { env, stdin: Readable.from([`${api.adminToken}\n`]) });
-    expect(ok.stderr).toMatch(/^Logged in to http:\/\/127\.0\.0\.1:\d+; the token sees 3 environments: acme-\w+ \(admin\), acme-\w+ \(admin\), acme-\w+ \(admin\)\.\nSaved in .*config\.json\.\n$/);
+    expect(ok.stderr).toMatch(
+      /^Logged in to http:\/\/127\.0\.0\.1:\d+; the token sees 3 environments: acme-\w+ \(admin\), acme-\w+ \(admin\), acme-\w+ \(admin\)\.\nSaved in .*config\.json\.\n$/,
+    );
     expect(ok.code).toBe(0);
     const file = path.join(dir, "config.json");
     expect((await stat(file)).mode & 0o777).toBe(0o600);
@@ -441,7 +517,10 @@ describe("lifeboat CLI against the real server", () => {
     const waiting = run(["backup", "create", "-p", "acme", "-e", "dev", "--wait", "--json"]);
     const queued = await until(async () => (await api.handle.db.select().from(backups).where(eq(backups.status, "queued")))[0]);
     await api.handle.db.update(backups).set({ status: "running", progressBytes: 10, totalBytes: 100 }).where(eq(backups.id, queued.id));
-    await api.handle.db.update(backups).set({ status: "failed", statusReason: "pg_dump exited with code 1: connection refused" }).where(eq(backups.id, queued.id));
+    await api.handle.db
+      .update(backups)
+      .set({ status: "failed", statusReason: "pg_dump exited with code 1: connection refused" })
+      .where(eq(backups.id, queued.id));
     const failed = await waiting;
     expect(failed.code).toBe(EXIT.remoteFailed);
     expect(failed.stderr).toMatch(new RegExp(`lifeboat: Backup ${queued.id} failed: pg_dump exited with code 1: connection refused\\n$`));
@@ -470,7 +549,10 @@ describe("lifeboat CLI against the real server", () => {
     const row = await until(async () => (await api.handle.db.select().from(restores))[0]);
     expect(row).toMatchObject({ backupId, status: "queued" });
     await api.handle.db.delete(jobs);
-    await api.handle.db.update(restores).set({ status: "running", stage: "loading the database", progressBytes: 5, totalBytes: 10 }).where(eq(restores.id, row.id));
+    await api.handle.db
+      .update(restores)
+      .set({ status: "running", stage: "loading the database", progressBytes: 5, totalBytes: 10 })
+      .where(eq(restores.id, row.id));
     await api.handle.db.update(restores).set({ status: "completed", stage: null, progressBytes: 10 }).where(eq(restores.id, row.id));
     const done = await waiting;
     expect(done.stderr).not.toMatch(/lifeboat:/);
@@ -498,7 +580,11 @@ describe("lifeboat CLI against the real server", () => {
       execFile(
         process.execPath,
         [path.join(repoRoot, "bin/lifeboat.mjs"), "backup", "list", "-p", "acme", "-e", "uat"],
-        { cwd: work, env: { ...process.env, LIFEBOAT_URL: api.baseUrl, LIFEBOAT_TOKEN: `lbt_${"D".repeat(43)}`, LIFEBOAT_CONFIG_DIR: configDir }, timeout: 60_000 },
+        {
+          cwd: work,
+          env: { ...process.env, LIFEBOAT_URL: api.baseUrl, LIFEBOAT_TOKEN: `lbt_${"D".repeat(43)}`, LIFEBOAT_CONFIG_DIR: configDir },
+          timeout: 60_000,
+        },
         (error) => resolve(error ? ((error as { code?: number }).code ?? 1) : 0),
       );
     });

@@ -128,7 +128,9 @@ export async function login(io: CliIo, flags: CommonFlags & { token?: string }):
     });
     const file = await writeStoredConfig(io.env, { url, token });
     const envs = body.response.map((e) => `${e.project}-${e.name}${e.role ? ` (${e.role})` : ""}`);
-    io.stderr.write(`Logged in to ${url}; the token sees ${envs.length} environment${envs.length === 1 ? "" : "s"}${envs.length ? `: ${envs.join(", ")}` : ""}.\nSaved in ${file}.\n`);
+    io.stderr.write(
+      `Logged in to ${url}; the token sees ${envs.length} environment${envs.length === 1 ? "" : "s"}${envs.length ? `: ${envs.join(", ")}` : ""}.\nSaved in ${file}.\n`,
+    );
   } finally {
     http.close();
   }
@@ -178,7 +180,10 @@ export async function download(
   flags: CommonFlags & { backupId: string; database?: boolean; doclib?: boolean; concurrency?: string; output?: string; chunkSize?: number },
 ): Promise<void> {
   const concurrency = parseConcurrency(flags.concurrency, io);
-  const kinds: FileKind[] = flags.database || flags.doclib ? [...(flags.database ? (["database"] as const) : []), ...(flags.doclib ? (["volume"] as const) : [])] : ["database", "volume"];
+  const kinds: FileKind[] =
+    flags.database || flags.doclib
+      ? [...(flags.database ? (["database"] as const) : []), ...(flags.doclib ? (["volume"] as const) : [])]
+      : ["database", "volume"];
   const output = path.resolve(io.cwd, flags.output ?? ".");
   const progress = chooseProgress(io, flags);
   try {
@@ -194,7 +199,10 @@ export async function download(
         );
         const backup = body.response;
         if (body.permissions?.download === false) {
-          throw new CliError(`You may see backup ${backup.id} but not download it: only administrators of ${backup.project}-${backup.environment} can.`, EXIT.auth);
+          throw new CliError(
+            `You may see backup ${backup.id} but not download it: only administrators of ${backup.project}-${backup.environment} can.`,
+            EXIT.auth,
+          );
         }
         if (backup.status !== "completed") {
           throw new CliError(`Backup ${backup.id} is ${backup.status}; only completed backups can be downloaded.`, EXIT.conflict);
@@ -264,7 +272,15 @@ export async function upload(
       concurrency,
     );
     if (result.warning) io.stderr.write(`lifeboat: warning: ${result.warning}\n`);
-    if (flags.json) return printJson(io, { backup_id: result.backupId, upload_id: result.sessionId, resumed: result.resumed, sent_parts: result.sent, warning: result.warning, backup: result.backup });
+    if (flags.json)
+      return printJson(io, {
+        backup_id: result.backupId,
+        upload_id: result.sessionId,
+        resumed: result.resumed,
+        sent_parts: result.sent,
+        warning: result.warning,
+        backup: result.backup,
+      });
     io.stderr.write(`Backup ${result.backupId} is ready.\n`);
     print(io, result.backupId);
   } catch (error) {
@@ -310,14 +326,19 @@ async function waitFor<T extends Pollable>(io: CliIo, http: LifeboatHttp, what: 
   }
 }
 
-export async function createBackup(io: CliIo, flags: CommonFlags & { project: string; environment: string; name?: string; description?: string; wait?: boolean }): Promise<void> {
+export async function createBackup(
+  io: CliIo,
+  flags: CommonFlags & { project: string; environment: string; name?: string; description?: string; wait?: boolean },
+): Promise<void> {
   const progress = chooseProgress(io, flags);
   try {
     const backup = await withClient(io, flags, async (http) => {
       const body: Record<string, string> = {};
       if (flags.name !== undefined) body.name = flags.name;
       if (flags.description !== undefined) body.description = flags.description;
-      const created = await http.json<{ response: BackupJson }>("POST", `${environmentPath(flags.project, flags.environment)}/backups`, body, { signal: io.signal });
+      const created = await http.json<{ response: BackupJson }>("POST", `${environmentPath(flags.project, flags.environment)}/backups`, body, {
+        signal: io.signal,
+      });
       const queued = created.body.response;
       if (!flags.wait) return queued;
       progress.log(`Backup ${queued.id} is queued.`);
@@ -336,7 +357,10 @@ interface RestoreJson extends Pollable {
   environment: string;
 }
 
-export async function restoreBackup(io: CliIo, flags: CommonFlags & { backupId: string; environment?: string; confirm?: string; wait?: boolean }): Promise<void> {
+export async function restoreBackup(
+  io: CliIo,
+  flags: CommonFlags & { backupId: string; environment?: string; confirm?: string; wait?: boolean },
+): Promise<void> {
   const progress = chooseProgress(io, flags);
   try {
     const restore = await withClient(io, flags, async (http) => {

@@ -110,7 +110,12 @@ export async function errorFromResponse(res: IncomingMessage, what: string): Pro
     // not JSON (a proxy's HTML page, or a HEAD): keep the status line
   }
   const retryAfter = Number(header(res.headers, "retry-after"));
-  return new CliError(message, exitCodeForStatus(status), status, Number.isFinite(retryAfter) && retryAfter >= 0 ? Math.min(retryAfter, 300) * 1000 : undefined);
+  return new CliError(
+    message,
+    exitCodeForStatus(status),
+    status,
+    Number.isFinite(retryAfter) && retryAfter >= 0 ? Math.min(retryAfter, 300) * 1000 : undefined,
+  );
 }
 
 export function header(headers: IncomingHttpHeaders, name: string): string | undefined {

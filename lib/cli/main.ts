@@ -36,7 +36,7 @@ function buildProgram(io: CliIo): Command {
   const program = new Command("lifeboat")
     .description("Lifeboat from the command line: list, download, upload, create and restore backups.")
     .version(VERSION, "-V, --version")
-    .showHelpAfterError('(run with --help for usage)')
+    .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({
       writeOut: (text) => void io.stdout.write(text),
@@ -77,13 +77,11 @@ function buildProgram(io: CliIo): Command {
         .addOption(concurrencyOption())
         .option("-o, --output <dir>", "folder to write into (default: the current folder)")
         .addOption(
-          new Option("--chunk-size <size>", "bytes per ranged request (e.g. 8MiB)")
-            .hideHelp()
-            .argParser((value) => {
-              const size = parseSize(value);
-              if (size === null) throw new CliError(`--chunk-size takes a size like 8MiB, not "${value}".`, EXIT.usage);
-              return size;
-            }),
+          new Option("--chunk-size <size>", "bytes per ranged request (e.g. 8MiB)").hideHelp().argParser((value) => {
+            const size = parseSize(value);
+            if (size === null) throw new CliError(`--chunk-size takes a size like 8MiB, not "${value}".`, EXIT.usage);
+            return size;
+          }),
         )
         .option("--json", "print what was downloaded as JSON"),
     ),

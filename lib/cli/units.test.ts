@@ -99,7 +99,9 @@ describe("configuration", () => {
       url: "http://env.example",
       token: "lbt_env",
     });
-    expect(await resolveConnection({ ...base, LIFEBOAT_URL: "http://env.example" }, { url: "http://flag.example/" })).toMatchObject({ url: "http://flag.example" });
+    expect(await resolveConnection({ ...base, LIFEBOAT_URL: "http://env.example" }, { url: "http://flag.example/" })).toMatchObject({
+      url: "http://flag.example",
+    });
   });
 
   it("says what is missing: no token is exit 3, no URL or a bad one exit 2", async () => {
@@ -151,7 +153,15 @@ describe("progress", () => {
   });
 
   it("pads table columns", () => {
-    expect(formatTable(["ID", "STATUS"], [["a-long-id", "completed"], ["b", "failed"]])).toBe("ID         STATUS\na-long-id  completed\nb          failed");
+    expect(
+      formatTable(
+        ["ID", "STATUS"],
+        [
+          ["a-long-id", "completed"],
+          ["b", "failed"],
+        ],
+      ),
+    ).toBe("ID         STATUS\na-long-id  completed\nb          failed");
   });
 });
 

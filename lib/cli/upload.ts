@@ -127,7 +127,11 @@ export async function uploadBackup(opts: UploadOptions): Promise<UploadResult> {
     const base = `/api/v1/projects/${encodeURIComponent(opts.project)}/environments/${encodeURIComponent(opts.environment)}`;
     const describe = (kind: FileKind) => ({ fileName: files[kind].fileName, size: files[kind].size, sha256: files[kind].sha256 });
     const marker = opts.stateDir
-      ? path.join(opts.stateDir, "uploads", `${createHash("sha256").update([opts.http.baseUrl, opts.project, opts.environment, files.database.sha256, files.volume.sha256].join("\n")).digest("hex")}.json`)
+      ? path.join(
+          opts.stateDir,
+          "uploads",
+          `${createHash("sha256").update([opts.http.baseUrl, opts.project, opts.environment, files.database.sha256, files.volume.sha256].join("\n")).digest("hex")}.json`,
+        )
       : null;
 
     // An earlier run of these same files got as far as "complete": follow that upload instead of sending everything again.
@@ -149,7 +153,9 @@ export async function uploadBackup(opts: UploadOptions): Promise<UploadResult> {
       if (resumed) opts.progress.log(`Resuming upload ${session.id}: the server has part of these files already.`);
       if (marker) {
         await mkdir(path.dirname(marker), { recursive: true, mode: 0o700 });
-        await writeFile(marker, JSON.stringify({ upload_id: session.id, url: opts.http.baseUrl, project: opts.project, environment: opts.environment }), { mode: 0o600 });
+        await writeFile(marker, JSON.stringify({ upload_id: session.id, url: opts.http.baseUrl, project: opts.project, environment: opts.environment }), {
+          mode: 0o600,
+        });
       }
     }
 
@@ -179,7 +185,10 @@ export async function uploadBackup(opts: UploadOptions): Promise<UploadResult> {
       .then((r) => r.body.response)
       .catch(() => null);
     if (backup && backup.status !== "completed") {
-      throw new CliError(`Backup ${backupId} was made from the upload but is ${backup.status}${backup.status_reason ? `: ${backup.status_reason}` : "."}`, EXIT.remoteFailed);
+      throw new CliError(
+        `Backup ${backupId} was made from the upload but is ${backup.status}${backup.status_reason ? `: ${backup.status_reason}` : "."}`,
+        EXIT.remoteFailed,
+      );
     }
     const warning = finished.verification?.status === "warning" ? finished.verification.result : null;
     return { sessionId: session.id, backupId, resumed, sent, warning, backup };
@@ -198,7 +207,8 @@ async function sendParts(
   for (const upload of session.uploads) {
     const held = upload.uploadedParts.reduce((sum, p) => sum + p.size, 0);
     const bar = opts.progress.bar(files[upload.kind].fileName, upload.size, 0);
-    if (held > 0) opts.progress.log(`${files[upload.kind].fileName}: the server holds ${upload.uploadedParts.length} of ${upload.partCount} parts; checking them.`);
+    if (held > 0)
+      opts.progress.log(`${files[upload.kind].fileName}: the server holds ${upload.uploadedParts.length} of ${upload.partCount} parts; checking them.`);
     for (let n = 1; n <= upload.partCount; n++) queue.push({ upload, partNumber: n, bar });
   }
   const remaining = new Map(session.uploads.map((u) => [u.kind, u.partCount]));

@@ -107,9 +107,7 @@ describe.each(DATABASE_KINDS)("data layer on %s", (kind) => {
     const env = await getEnvironment(handle.db, { projectId: "acme", name: "prd" });
     const environmentId = env!.id;
     const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) =>
-        acquireEnvironmentLock(handle.db, { environmentId, operation: "backup", holder: `worker-${i}`, ttlMs: 60_000 }),
-      ),
+      Array.from({ length: 8 }, (_, i) => acquireEnvironmentLock(handle.db, { environmentId, operation: "backup", holder: `worker-${i}`, ttlMs: 60_000 })),
     );
     const winners = results.filter((r) => r.acquired);
     expect(winners).toHaveLength(1);

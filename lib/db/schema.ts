@@ -67,8 +67,14 @@ export const environments = pgTable(
     scheduleCron: text("schedule_cron"),
     retentionKeepCount: integer("retention_keep_count"),
     retentionDays: integer("retention_days"),
-    excludedTables: text("excluded_tables").array().notNull().default(sql`'{}'::text[]`),
-    databasesToIgnore: text("databases_to_ignore").array().notNull().default(sql`'{}'::text[]`),
+    excludedTables: text("excluded_tables")
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    databasesToIgnore: text("databases_to_ignore")
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     /**
      * The latest cron slot a scheduled backup was started for. The scheduler
      * moves it forward with one conditional UPDATE, so of several instances
@@ -78,10 +84,7 @@ export const environments = pgTable(
     createdAt: createdAt(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [
-    uniqueIndex("environments_project_name_idx").on(t.projectId, t.name),
-    check("environments_name_format", sql`${t.name} ~ '^[a-z][a-z0-9]{0,29}$'`),
-  ],
+  (t) => [uniqueIndex("environments_project_name_idx").on(t.projectId, t.name), check("environments_name_format", sql`${t.name} ~ '^[a-z][a-z0-9]{0,29}$'`)],
 );
 
 export const backups = pgTable(
@@ -107,7 +110,9 @@ export const backups = pgTable(
     parentId: text("parent_id"),
     createdBy: text("created_by").notNull(),
     /** Who `createdBy` is: a person in the browser, a script with a token, or Lifeboat itself (schedules). */
-    createdByType: text("created_by_type", { enum: ["user", "token", "system"] }).notNull().default("user"),
+    createdByType: text("created_by_type", { enum: ["user", "token", "system"] })
+      .notNull()
+      .default("user"),
     manifest: jsonb("manifest").$type<BackupManifest>(),
     // Millisecond precision, like a JavaScript Date, so a keyset cursor built
     // from a row's timestamp compares exactly against the stored value.
@@ -218,7 +223,10 @@ export const users = pgTable("users", {
   id: text("id").primaryKey(),
   email: text("email").notNull().unique(),
   name: text("name"),
-  groups: text("groups").array().notNull().default(sql`'{}'::text[]`),
+  groups: text("groups")
+    .array()
+    .notNull()
+    .default(sql`'{}'::text[]`),
   lastSignInAt: timestamp("last_sign_in_at", { withTimezone: true }).notNull().defaultNow(),
   createdAt: createdAt(),
 });
@@ -279,10 +287,7 @@ export const auditEvents = pgTable(
     userAgent: text("user_agent"),
     detail: jsonb("detail").$type<Record<string, unknown>>().notNull().default({}),
   },
-  (t) => [
-    index("audit_events_environment_idx").on(t.environmentId, t.at, t.id),
-    index("audit_events_backup_idx").on(t.backupId),
-  ],
+  (t) => [index("audit_events_environment_idx").on(t.environmentId, t.at, t.id), index("audit_events_backup_idx").on(t.backupId)],
 );
 
 /** At most one backup, upload generation or restore per environment at a time. */
@@ -348,7 +353,9 @@ export const restores = pgTable(
     progressBytes: bigint("progress_bytes", { mode: "number" }).notNull().default(0),
     totalBytes: bigint("total_bytes", { mode: "number" }),
     createdBy: text("created_by").notNull(),
-    createdByType: text("created_by_type", { enum: ["user", "token", "system"] }).notNull().default("user"),
+    createdByType: text("created_by_type", { enum: ["user", "token", "system"] })
+      .notNull()
+      .default("user"),
     createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     startedAt: timestamp("started_at", { withTimezone: true }),
     completedAt: timestamp("completed_at", { withTimezone: true }),

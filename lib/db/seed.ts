@@ -35,9 +35,7 @@ export async function seedDemoProject(db: Db): Promise<void> {
     )
     .onConflictDoNothing();
 
-  const envIds = new Map(
-    (await db.select().from(environments).where(eq(environments.projectId, "acme"))).map((e) => [e.name, e.id]),
-  );
+  const envIds = new Map((await db.select().from(environments).where(eq(environments.projectId, "acme"))).map((e) => [e.name, e.id]));
   const bindings = [
     { groupName: DEMO_GROUPS.admins, environmentId: null, role: "admin" as const },
     { groupName: DEMO_GROUPS.members, environmentId: null, role: "member" as const },

@@ -39,7 +39,10 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
 }
 
 function damagedFile(target: Pick<DownloadTarget, "backupId" | "kind" | "file">, cause: unknown): AppError {
-  logger.error({ err: cause, backupId: target.backupId, kind: target.kind, key: target.file.storageKey }, "backup file is missing from storage or does not match its record");
+  logger.error(
+    { err: cause, backupId: target.backupId, kind: target.kind, key: target.file.storageKey },
+    "backup file is missing from storage or does not match its record",
+  );
   return new AppError("internal", `The ${target.kind} file of backup ${target.backupId} is missing from storage or damaged. It has been logged.`);
 }
 
@@ -73,12 +76,10 @@ function requestedRange(req: IncomingMessage, rep: Representation): ByteRange | 
   const request = parseRangeHeader(req.headers.range, rep.size);
   if (request.kind === "full") return null;
   if (request.kind === "partial") return request.range;
-  throw new AppError(
-    "range_not_satisfiable",
-    `That byte range cannot be served: ${request.reason}. ${rep.fileName} is ${rep.size} bytes.`,
-    undefined,
-    { "content-range": `bytes */${rep.size}`, "accept-ranges": "bytes" },
-  );
+  throw new AppError("range_not_satisfiable", `That byte range cannot be served: ${request.reason}. ${rep.fileName} is ${rep.size} bytes.`, undefined, {
+    "content-range": `bytes */${rep.size}`,
+    "accept-ranges": "bytes",
+  });
 }
 
 /** Where the bytes come from: an open file where the driver keeps one (no per-chunk allocation), else a stream. */
@@ -159,7 +160,10 @@ async function recordDownload(who: Requester, target: DownloadTarget, detail: { 
     });
   } catch (error) {
     // The bytes are gone already; a failed audit write must be loud in the logs, not crash the server.
-    logger.error({ err: error, backupId: target.backupId, actor: who.actor.email, bytesSent: detail.bytesSent }, "could not record a download in the audit log");
+    logger.error(
+      { err: error, backupId: target.backupId, actor: who.actor.email, bytesSent: detail.bytesSent },
+      "could not record a download in the audit log",
+    );
   }
 }
 

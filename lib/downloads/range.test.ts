@@ -25,20 +25,12 @@ describe("parseRangeHeader", () => {
     expect(parseRangeHeader(header, SIZE)).toEqual({ kind: "full" });
   });
 
-  it.each([
-    "bytes=1000-",
-    "bytes=1000-1001",
-    "bytes=-0",
-    "bytes=5-4",
-    "bytes=abc",
-    "bytes=",
-    "bytes=1-2,x",
-    "bytes=--1",
-    "bytes=1.5-2",
-    "0-10",
-  ])("%s → unsatisfiable", (header) => {
-    expect(parseRangeHeader(header, SIZE).kind).toBe("unsatisfiable");
-  });
+  it.each(["bytes=1000-", "bytes=1000-1001", "bytes=-0", "bytes=5-4", "bytes=abc", "bytes=", "bytes=1-2,x", "bytes=--1", "bytes=1.5-2", "0-10"])(
+    "%s → unsatisfiable",
+    (header) => {
+      expect(parseRangeHeader(header, SIZE).kind).toBe("unsatisfiable");
+    },
+  );
 
   it("cannot serve any range of an empty file", () => {
     expect(parseRangeHeader("bytes=0-", 0).kind).toBe("unsatisfiable");

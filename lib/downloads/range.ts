@@ -5,10 +5,7 @@ import type { ByteRange } from "@/lib/storage/types";
  * Only one range is ever served: a client that asks for several gets the whole
  * file, which §14.2 allows, and no multipart/byteranges body has to be built.
  */
-export type RangeRequest =
-  | { kind: "full" }
-  | { kind: "partial"; range: ByteRange }
-  | { kind: "unsatisfiable"; reason: string };
+export type RangeRequest = { kind: "full" } | { kind: "partial"; range: ByteRange } | { kind: "unsatisfiable"; reason: string };
 
 const RANGE_HEADER = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)=(.*)$/;
 const INT_RANGE = /^(\d+)-(\d*)$/;
@@ -47,7 +44,11 @@ export function parseRangeHeader(header: string | undefined, size: number): Rang
   if (match[1]?.toLowerCase() !== "bytes") return { kind: "full" };
 
   // §5.6.1: empty list elements ("0-1,,") are legal and mean nothing.
-  const specs = (match[2] ?? "").split(",").map((s) => s.trim()).filter(Boolean).map(parseSpec);
+  const specs = (match[2] ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(parseSpec);
   if (specs.length === 0 || specs.some((s) => s === null)) {
     return { kind: "unsatisfiable", reason: "the Range header is malformed" };
   }

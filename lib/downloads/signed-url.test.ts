@@ -30,10 +30,16 @@ function refusal(run: () => unknown): { status: number; message: string } {
 }
 
 describe("signing and checking download links", () => {
-  const link = createSignedDownloadUrl({ baseUrl: "https://lifeboat.example.com/", kind: "database", backupId: BACKUP_ID, expiresInSeconds: 600, now: NOW }, SECRET);
+  const link = createSignedDownloadUrl(
+    { baseUrl: "https://lifeboat.example.com/", kind: "database", backupId: BACKUP_ID, expiresInSeconds: 600, now: NOW },
+    SECRET,
+  );
   const query = new URL(link.url).searchParams;
   const check = (params: URLSearchParams, overrides: { kind?: "database" | "volume"; backupId?: string; now?: Date; secret?: string } = {}) =>
-    verifySignedDownload({ kind: overrides.kind ?? "database", backupId: overrides.backupId ?? BACKUP_ID, query: params, now: overrides.now ?? NOW }, overrides.secret ?? SECRET);
+    verifySignedDownload(
+      { kind: overrides.kind ?? "database", backupId: overrides.backupId ?? BACKUP_ID, query: params, now: overrides.now ?? NOW },
+      overrides.secret ?? SECRET,
+    );
   const edited = (name: string, value: string) => {
     const copy = new URLSearchParams(query);
     copy.set(name, value);
@@ -72,7 +78,10 @@ describe("signing and checking download links", () => {
   it("refuses a genuine link once it has expired (403), to the second", () => {
     const expiresAt = link.expiresAt.getTime();
     expect(check(query, { now: new Date(expiresAt - 1000) })).toBeTruthy();
-    expect(refusal(() => check(query, { now: new Date(expiresAt) }))).toEqual({ status: 403, message: expect.stringMatching(/has expired/) as unknown as string });
+    expect(refusal(() => check(query, { now: new Date(expiresAt) }))).toEqual({
+      status: 403,
+      message: expect.stringMatching(/has expired/) as unknown as string,
+    });
   });
 });
 

@@ -49,7 +49,13 @@ export function signDownload({ kind, backupId, expires }: SignedDownload, secret
 
 /** The absolute link and when it stops working. */
 export function createSignedDownloadUrl(
-  { baseUrl, kind, backupId, expiresInSeconds, now = new Date() }: { baseUrl: string; kind: DownloadKind; backupId: string; expiresInSeconds: number; now?: Date },
+  {
+    baseUrl,
+    kind,
+    backupId,
+    expiresInSeconds,
+    now = new Date(),
+  }: { baseUrl: string; kind: DownloadKind; backupId: string; expiresInSeconds: number; now?: Date },
   secret: string = authSecret(),
 ): { url: string; expiresAt: Date } {
   const expires = Math.floor(now.getTime() / 1000) + expiresInSeconds;

@@ -91,10 +91,18 @@ describe.each(DATABASE_KINDS)("updating settings on %s", (kind) => {
 
   it("keeps the stored password when none is sent, and removes it on null", async () => {
     const { dbPassword: _omit, ...withoutPassword } = valid;
-    const kept = await updateEnvironmentSettings(handle.db, { actor: admin, environment, input: environmentSettingsSchema.parse({ ...withoutPassword, dbPort: 6543 }) });
+    const kept = await updateEnvironmentSettings(handle.db, {
+      actor: admin,
+      environment,
+      input: environmentSettingsSchema.parse({ ...withoutPassword, dbPort: 6543 }),
+    });
     expect(kept.dbPort).toBe(6543);
     expect(decryptSecret(kept.dbPasswordEncrypted!, SECRET)).toBe("s3cret!");
-    const removed = await updateEnvironmentSettings(handle.db, { actor: admin, environment, input: environmentSettingsSchema.parse({ ...valid, dbPassword: null }) });
+    const removed = await updateEnvironmentSettings(handle.db, {
+      actor: admin,
+      environment,
+      input: environmentSettingsSchema.parse({ ...valid, dbPassword: null }),
+    });
     expect(removed.dbPasswordEncrypted).toBeNull();
   });
 

@@ -16,7 +16,12 @@ import { AppError } from "@/lib/errors";
  * are, when it is backed up (cron, UTC) and how long backups are kept.
  */
 
-const name = z.string().trim().min(1).max(128).regex(/^[A-Za-z0-9_$.-]+$/, "letters, digits, _ $ . - only");
+const name = z
+  .string()
+  .trim()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_$.-]+$/, "letters, digits, _ $ . - only");
 
 function isCron(value: string): boolean {
   try {
@@ -43,11 +48,7 @@ export const environmentSettingsSchema = z
       .refine((p) => p.startsWith("/"), "must be an absolute path on the Lifeboat server")
       .refine((p) => !p.split("/").includes(".."), "must not contain ..")
       .nullable(),
-    scheduleCron: z
-      .string()
-      .trim()
-      .refine(isCron, "must be a cron expression of five fields, e.g. 0 3 * * * (03:00 UTC every day)")
-      .nullable(),
+    scheduleCron: z.string().trim().refine(isCron, "must be a cron expression of five fields, e.g. 0 3 * * * (03:00 UTC every day)").nullable(),
     retentionKeepCount: z.number().int().min(1).max(100_000).nullable(),
     retentionDays: z.number().int().min(1).max(36_500).nullable(),
     excludedTables: z.array(name).max(500),
@@ -93,9 +94,7 @@ export function toSettingsJson(env: Environment, now = new Date()): EnvironmentS
     hasPassword: Boolean(env.dbPasswordEncrypted),
     volumePath: env.volumePath,
     scheduleCron: env.scheduleCron,
-    nextScheduledRun: env.scheduleCron
-      ? (CronExpressionParser.parse(env.scheduleCron, { tz: "UTC", currentDate: now }).next().toISOString() ?? null)
-      : null,
+    nextScheduledRun: env.scheduleCron ? (CronExpressionParser.parse(env.scheduleCron, { tz: "UTC", currentDate: now }).next().toISOString() ?? null) : null,
     retentionKeepCount: env.retentionKeepCount,
     retentionDays: env.retentionDays,
     excludedTables: env.excludedTables,
@@ -115,7 +114,12 @@ export async function updateEnvironmentSettings(
   const [updated] = await db
     .update(environments)
     // A new schedule starts afresh: the scheduler does not run slots of the old one late (lib/backups/schedule).
-    .set({ ...rest, ...password, ...(rest.scheduleCron !== undefined && rest.scheduleCron !== environment.scheduleCron ? { scheduleLastSlot: null } : {}), updatedAt: sql`now()` })
+    .set({
+      ...rest,
+      ...password,
+      ...(rest.scheduleCron !== undefined && rest.scheduleCron !== environment.scheduleCron ? { scheduleLastSlot: null } : {}),
+      updatedAt: sql`now()`,
+    })
     .where(eq(environments.id, environment.id))
     .returning();
   if (!updated) throw new AppError("not_found", `${environment.projectId}-${environment.name} no longer exists.`);

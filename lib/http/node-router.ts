@@ -47,7 +47,13 @@ export function createNodeRouter(routes: readonly NodeRoute[]) {
       const match = route.pattern.exec(path);
       if (!match) continue;
       if (!route.methods.includes(req.method ?? "GET")) {
-        void sendError(res, new AppError("method_not_allowed", `${req.method} is not supported here; use ${route.methods.join(" or ")}.`, undefined, { allow: route.methods.join(", ") }), req);
+        void sendError(
+          res,
+          new AppError("method_not_allowed", `${req.method} is not supported here; use ${route.methods.join(" or ")}.`, undefined, {
+            allow: route.methods.join(", "),
+          }),
+          req,
+        );
         return true;
       }
       route.handler(req, res, match.slice(1)).catch((error: unknown) => sendError(res, error, req));

@@ -31,9 +31,18 @@ export const ENVIRONMENT_BUSY_RETRY_MS = 30_000;
 export async function holdEnvironmentLock(db: Db, lease: EnvironmentLease & { operation: LockOperation; backupId: string | null }): Promise<void> {
   const { environment, holder, ttlMs } = lease;
   if (await renewEnvironmentLock(db, { environmentId: environment.id, holder, ttlMs })) return;
-  const lock = await acquireEnvironmentLock(db, { environmentId: environment.id, operation: lease.operation, holder, backupId: lease.backupId ?? undefined, ttlMs });
+  const lock = await acquireEnvironmentLock(db, {
+    environmentId: environment.id,
+    operation: lease.operation,
+    holder,
+    backupId: lease.backupId ?? undefined,
+    ttlMs,
+  });
   if (!lock.acquired) {
-    throw new DeferJobError(`${environmentLabel(environment)} is busy with a ${lock.heldBy.operation}; the ${lease.work} waits for it.`, ENVIRONMENT_BUSY_RETRY_MS);
+    throw new DeferJobError(
+      `${environmentLabel(environment)} is busy with a ${lock.heldBy.operation}; the ${lease.work} waits for it.`,
+      ENVIRONMENT_BUSY_RETRY_MS,
+    );
   }
 }
 
@@ -44,13 +53,16 @@ export async function holdEnvironmentLock(db: Db, lease: EnvironmentLease & { op
  */
 export function keepEnvironmentLock(db: Db, lease: EnvironmentLease, abort: AbortController, lost: (message: string) => Error): () => void {
   const { environment, holder, ttlMs } = lease;
-  const timer = setInterval(() => {
-    renewEnvironmentLock(db, { environmentId: environment.id, holder, ttlMs })
-      .then((held) => {
-        if (!held) abort.abort(lost(`${environmentLabel(environment)} was taken over by another operation while this ${lease.work} ran (its lock lapsed).`));
-      })
-      .catch((err: unknown) => logger.warn({ err, environmentId: environment.id }, "could not renew the environment lock"));
-  }, Math.max(250, ttlMs / 4));
+  const timer = setInterval(
+    () => {
+      renewEnvironmentLock(db, { environmentId: environment.id, holder, ttlMs })
+        .then((held) => {
+          if (!held) abort.abort(lost(`${environmentLabel(environment)} was taken over by another operation while this ${lease.work} ran (its lock lapsed).`));
+        })
+        .catch((err: unknown) => logger.warn({ err, environmentId: environment.id }, "could not renew the environment lock"));
+    },
+    Math.max(250, ttlMs / 4),
+  );
   timer.unref();
   return () => clearInterval(timer);
 }

@@ -58,7 +58,9 @@ describe.each(DATABASE_KINDS)("job queue on %s", (kind) => {
       },
     };
     for (let i = 0; i < 30; i++) await enqueueJob(handle.db, { queue, payload: { i } });
-    const stops = Array.from({ length: 3 }, (_, w) => startJobWorker({ db: handle.db, handlers: { [queue]: handler }, concurrency: 3, pollMs: 10, workerId: `run-${w}` }));
+    const stops = Array.from({ length: 3 }, (_, w) =>
+      startJobWorker({ db: handle.db, handlers: { [queue]: handler }, concurrency: 3, pollMs: 10, workerId: `run-${w}` }),
+    );
     await until(async () => (await handle.db.select().from(jobs).where(eq(jobs.queue, queue))).every((j) => j.status === "completed"));
     await Promise.all(stops.map((stop) => stop()));
     expect(runs.size).toBe(30);
@@ -115,7 +117,10 @@ describe.each(DATABASE_KINDS)("job queue on %s", (kind) => {
       const lock = await acquireEnvironmentLock(handle.db, { environmentId: env!.id, operation: "backup", holder: jobLockHolder(job.id, "x"), ttlMs: 600_000 });
       expect(lock.acquired).toBe(true);
       expect(await sweepExpiredJobs({ db: handle.db, handlers })).toBe(0); // the lease has not lapsed yet
-      await handle.db.update(jobs).set({ leaseExpiresAt: sql`now() - interval '1 second'` }).where(eq(jobs.id, job.id));
+      await handle.db
+        .update(jobs)
+        .set({ leaseExpiresAt: sql`now() - interval '1 second'` })
+        .where(eq(jobs.id, job.id));
       expect(await sweepExpiredJobs({ db: handle.db, handlers })).toBe(1);
       expect(await getEnvironmentLock(handle.db, { environmentId: env!.id })).toBeUndefined();
       expect(await getJob(handle.db, { jobId: job.id })).toMatchObject({ status: attempt === 1 ? "queued" : "failed", lockedBy: null, attempts: attempt });

@@ -18,10 +18,7 @@ function fromNow(ms: number) {
   return sql`now() + make_interval(secs => ${ms / 1000}::double precision)`;
 }
 
-export async function enqueueJob(
-  db: Db,
-  input: { id?: string; queue: string; payload: JobPayload; maxAttempts?: number; delayMs?: number },
-): Promise<Job> {
+export async function enqueueJob(db: Db, input: { id?: string; queue: string; payload: JobPayload; maxAttempts?: number; delayMs?: number }): Promise<Job> {
   const [job] = await db
     .insert(jobs)
     .values({
@@ -110,7 +107,14 @@ export async function failJob(
     .update(jobs)
     .set(
       retry
-        ? { status: "queued", runAt: fromNow(retryDelayMs(job.attempts, input.backoff)), lockedBy: null, leaseExpiresAt: null, lastError: input.error, updatedAt: sql`now()` }
+        ? {
+            status: "queued",
+            runAt: fromNow(retryDelayMs(job.attempts, input.backoff)),
+            lockedBy: null,
+            leaseExpiresAt: null,
+            lastError: input.error,
+            updatedAt: sql`now()`,
+          }
         : { status: "failed", lockedBy: null, leaseExpiresAt: null, lastError: input.error, updatedAt: sql`now()` },
     )
     .where(and(eq(jobs.id, job.id), eq(jobs.lockedBy, input.workerId), eq(jobs.status, "running")))

@@ -97,14 +97,17 @@ export function startJobWorker(options: JobWorkerOptions): () => Promise<void> {
   async function runOne(job: Job): Promise<void> {
     const handler = handlers[job.queue];
     const lost = new AbortController();
-    const heartbeat = setInterval(() => {
-      renewJobLease(db, { jobId: job.id, workerId, leaseMs })
-        .then((held) => {
-          if (!held) lost.abort(new Error(`job ${job.id} was taken back by the sweeper`));
-        })
-        // Retried on the next beat; the lease outlasts three of them.
-        .catch((err: unknown) => log.warn({ err, jobId: job.id }, "could not renew a job lease"));
-    }, Math.max(50, Math.floor(leaseMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        renewJobLease(db, { jobId: job.id, workerId, leaseMs })
+          .then((held) => {
+            if (!held) lost.abort(new Error(`job ${job.id} was taken back by the sweeper`));
+          })
+          // Retried on the next beat; the lease outlasts three of them.
+          .catch((err: unknown) => log.warn({ err, jobId: job.id }, "could not renew a job lease"));
+      },
+      Math.max(50, Math.floor(leaseMs / 3)),
+    );
     heartbeat.unref();
     try {
       if (!handler) throw new PermanentJobError(`no handler for queue ${job.queue}`);

@@ -130,7 +130,10 @@ function receiveFiles(req: IncomingMessage, storage: Storage, uploadId: string, 
       open.add(stream);
       stream.on("limit", () => {
         const limitTiB = (maxFileSize / 1024 ** 4).toFixed(0);
-        const error = new AppError("payload_too_large", `${fileName} is larger than ${limitTiB === "0" ? `${maxFileSize} bytes` : `${limitTiB} TiB`}, the most one file may be.`);
+        const error = new AppError(
+          "payload_too_large",
+          `${fileName} is larger than ${limitTiB === "0" ? `${maxFileSize} bytes` : `${limitTiB} TiB`}, the most one file may be.`,
+        );
         digest.destroy(error);
         fail(error);
       });
@@ -147,7 +150,8 @@ function receiveFiles(req: IncomingMessage, storage: Storage, uploadId: string, 
       writes.push(write);
     });
     parser.on("field", (name) => {
-      if (isFileKind(name)) fail(new AppError("bad_request", `The ${name} field must be a file: use curl -F '${name}=@/my-folder/${STORED_NAME[name]}' (with the @).`));
+      if (isFileKind(name))
+        fail(new AppError("bad_request", `The ${name} field must be a file: use curl -F '${name}=@/my-folder/${STORED_NAME[name]}' (with the @).`));
     });
     parser.on("filesLimit", () => fail(new AppError("bad_request", "Send exactly two files: database and volume.")));
     parser.on("partsLimit", () => fail(new AppError("bad_request", "Too many form fields: send the files database and volume.")));
@@ -173,14 +177,24 @@ async function deleteStored(storage: Storage, uploadId: string): Promise<void> {
   );
 }
 
-async function recordFailure(db: Db, { actor, environment, reason, request, uploadId, files }: {
-  actor: Actor;
-  environment: Environment;
-  reason: string;
-  request: RequestInfo;
-  uploadId: string;
-  files: StoredUploadFiles;
-}): Promise<void> {
+async function recordFailure(
+  db: Db,
+  {
+    actor,
+    environment,
+    reason,
+    request,
+    uploadId,
+    files,
+  }: {
+    actor: Actor;
+    environment: Environment;
+    reason: string;
+    request: RequestInfo;
+    uploadId: string;
+    files: StoredUploadFiles;
+  },
+): Promise<void> {
   await recordAuditEvent(db, {
     actor: actor.email,
     actorType: auditActorType(actor),
@@ -226,7 +240,10 @@ export function createLiferayUploadHandler(options: LiferayUploadOptions = {}): 
     const actor = await actorFromNodeRequest(req);
     if (!actor) throw new AppError("unauthorized", "Sign in, or send an API token (basic auth with your e-mail, or a Bearer token), to upload backups.");
     if (!/^multipart\/form-data\s*;/i.test(header(req, "content-type") ?? "")) {
-      throw new AppError("bad_request", "Send multipart/form-data with the files database and volume, e.g. curl -F 'database=@/my-folder/database.gz' -F 'volume=@/my-folder/volume.tgz'.");
+      throw new AppError(
+        "bad_request",
+        "Send multipart/form-data with the files database and volume, e.g. curl -F 'database=@/my-folder/database.gz' -F 'volume=@/my-folder/volume.tgz'.",
+      );
     }
     const declared = header(req, "content-length");
     if (declared !== undefined && Number(declared) > 2 * maxFileSize + MiB) {
@@ -270,13 +287,19 @@ export function createLiferayUploadHandler(options: LiferayUploadOptions = {}): 
       throw await environmentBusyError(db, environment, lock.heldBy);
     }
     const abort = new AbortController();
-    const heartbeat = setInterval(() => {
-      renewEnvironmentLock(db, { environmentId: environment.id, holder, ttlMs: lockTtlMs })
-        .then((held) => {
-          if (!held) abort.abort(new AppError("conflict", `${environmentLabel(environment)} was taken over by another operation while this upload was verified. Upload again.`));
-        })
-        .catch((err: unknown) => logger.warn({ err, uploadId }, "could not renew the environment lock"));
-    }, Math.max(1000, lockTtlMs / 4));
+    const heartbeat = setInterval(
+      () => {
+        renewEnvironmentLock(db, { environmentId: environment.id, holder, ttlMs: lockTtlMs })
+          .then((held) => {
+            if (!held)
+              abort.abort(
+                new AppError("conflict", `${environmentLabel(environment)} was taken over by another operation while this upload was verified. Upload again.`),
+              );
+          })
+          .catch((err: unknown) => logger.warn({ err, uploadId }, "could not renew the environment lock"));
+      },
+      Math.max(1000, lockTtlMs / 4),
+    );
     heartbeat.unref();
 
     let backupId: string;

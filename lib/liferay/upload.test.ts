@@ -181,16 +181,28 @@ describe.each(["local", "s3"] as const)("the Liferay backup API with API tokens,
     expect(body).toMatchObject({ project: "acme", environment: "prd" });
     prdBackupId = body.backupId!;
     const [backup] = await h.handle.db.select().from(backups).where(eq(backups.id, prdBackupId));
-    expect(backup).toMatchObject({ origin: "uploaded", status: "completed", verifyStatus: "passed", createdBy: h.users.admin.email, environmentId: (await h.environment("prd")).id });
+    expect(backup).toMatchObject({
+      origin: "uploaded",
+      status: "completed",
+      verifyStatus: "passed",
+      createdBy: h.users.admin.email,
+      environmentId: (await h.environment("prd")).id,
+    });
     const files = await h.handle.db.select().from(backupFiles).where(eq(backupFiles.backupId, prdBackupId));
     expect(Object.fromEntries(files.map((f) => [f.kind, f.sha256]))).toEqual({ database: sha256(database), volume: sha256(volume) });
-    const [audit] = await h.handle.db.select().from(auditEvents).where(and(eq(auditEvents.backupId, prdBackupId), eq(auditEvents.action, "backup.upload")));
+    const [audit] = await h.handle.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.backupId, prdBackupId), eq(auditEvents.action, "backup.upload")));
     expect(audit).toMatchObject({ actorType: "token", actor: h.users.admin.email });
 
     const credentials = { email: h.users.admin.email, token: adminToken, host: host("prd") };
     expect(sha256(await download("database", prdBackupId, credentials))).toBe(sha256(database));
     expect(sha256(await download("volume", prdBackupId, credentials))).toBe(sha256(volume));
-    const downloads = await h.handle.db.select().from(auditEvents).where(and(eq(auditEvents.backupId, prdBackupId), eq(auditEvents.action, "backup.download")));
+    const downloads = await h.handle.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.backupId, prdBackupId), eq(auditEvents.action, "backup.download")));
     expect(downloads.map((d) => d.actorType)).toEqual(["token", "token"]);
   });
 
@@ -223,9 +235,14 @@ describe.each(["local", "s3"] as const)("the Liferay backup API with API tokens,
 
     const expired = await tokenFor(h.users.admin, { expiresInDays: 1, now: new Date(Date.now() - 3 * 24 * 60 * 60 * 1000) });
     const out = await mkdtemp(path.join(tmpdir(), "lifeboat-curl-out-"));
-    const result = await runShell(seedCommand(SEED_DOWNLOAD_DATABASE, { host: host("prd"), email: h.users.admin.email, token: expired.token, id: prdBackupId }), out);
+    const result = await runShell(
+      seedCommand(SEED_DOWNLOAD_DATABASE, { host: host("prd"), email: h.users.admin.email, token: expired.token, id: prdBackupId }),
+      out,
+    );
     expect(result.code).toBe(0);
-    expect(JSON.parse(await readFile(path.join(out, "database.gz"), "utf8"))).toEqual({ error: { code: "unauthorized", message: "The API token has expired." } });
+    expect(JSON.parse(await readFile(path.join(out, "database.gz"), "utf8"))).toEqual({
+      error: { code: "unauthorized", message: "The API token has expired." },
+    });
     await rm(out, { recursive: true, force: true });
     expect(await backupCount()).toBe(before);
   });
@@ -271,7 +288,12 @@ describe.each(["local", "s3"] as const)("the Liferay backup API with API tokens,
 
   it("answers 409 while the environment is busy and stores nothing", async () => {
     const environment = await h.environment("dev");
-    const lock = await acquireEnvironmentLock(h.handle.db, { environmentId: environment.id, operation: "restore", holder: "restore:test:ops@acme.test", ttlMs: 60_000 });
+    const lock = await acquireEnvironmentLock(h.handle.db, {
+      environmentId: environment.id,
+      operation: "restore",
+      holder: "restore:test:ops@acme.test",
+      ttlMs: 60_000,
+    });
     expect(lock.acquired).toBe(true);
     try {
       const before = await storedUploadObjects();
@@ -387,7 +409,11 @@ describe("POST /backup/upload when the client goes away", () => {
   });
 
   it("discards the half-written file and keeps answering", async () => {
-    const { token } = await createApiToken(h.handle.db, { actor: h.users.admin.actor, input: { name: "gone", expiresInDays: 1, environmentId: null }, productionOnly: false });
+    const { token } = await createApiToken(h.handle.db, {
+      actor: h.users.admin.actor,
+      input: { name: "gone", expiresInDays: 1, environmentId: null },
+      productionOnly: false,
+    });
     const boundary = "lifeboat-test-boundary";
     const head = Buffer.from(
       `--${boundary}\r\nContent-Disposition: form-data; name="database"; filename="database.gz"\r\nContent-Type: application/gzip\r\n\r\n`,
@@ -413,7 +439,10 @@ describe("POST /backup/upload when the client goes away", () => {
     }
     expect(left).toEqual([]);
     // The server is not stuck: the next request is answered.
-    const health = await runShell(`curl -s -X POST http://127.0.0.1:${new URL(h.baseUrl).port}/backup/upload -H 'Authorization: Bearer ${token}' -F 'volume=@/dev/null;filename=volume.tgz'`, tmpdir());
+    const health = await runShell(
+      `curl -s -X POST http://127.0.0.1:${new URL(h.baseUrl).port}/backup/upload -H 'Authorization: Bearer ${token}' -F 'volume=@/dev/null;filename=volume.tgz'`,
+      tmpdir(),
+    );
     expect(JSON.parse(health.stdout).error.message).toMatch(/empty|missing/);
   });
 });

@@ -1,11 +1,4 @@
-export type StorageErrorCode =
-  | "not_found"
-  | "invalid_range"
-  | "upload_not_found"
-  | "part_mismatch"
-  | "size_mismatch"
-  | "invalid_key"
-  | "invalid_argument";
+export type StorageErrorCode = "not_found" | "invalid_range" | "upload_not_found" | "part_mismatch" | "size_mismatch" | "invalid_key" | "invalid_argument";
 
 /**
  * Suggested HTTP status per code, so every route maps storage failures the

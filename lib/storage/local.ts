@@ -1,20 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { createWriteStream, type Stats } from "node:fs";
-import {
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  readlink,
-  rename,
-  rm,
-  rmdir,
-  stat,
-  symlink,
-  unlink,
-  writeFile,
-  type FileHandle,
-} from "node:fs/promises";
+import { mkdir, open, readdir, readFile, readlink, rename, rm, rmdir, stat, symlink, unlink, writeFile, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";

@@ -26,7 +26,14 @@ describe("S3Storage.list", () => {
   it("follows continuation tokens until the listing is complete", async () => {
     const when = new Date("2025-01-02T03:04:05Z");
     const pages = [
-      { Contents: [{ Key: "tenant/x/1", Size: 1, LastModified: when, ETag: '"e1"' }, { Key: "tenant/x/2", Size: 2, LastModified: when }], IsTruncated: true, NextContinuationToken: "page-2" },
+      {
+        Contents: [
+          { Key: "tenant/x/1", Size: 1, LastModified: when, ETag: '"e1"' },
+          { Key: "tenant/x/2", Size: 2, LastModified: when },
+        ],
+        IsTruncated: true,
+        NextContinuationToken: "page-2",
+      },
       { Contents: [{ Key: "tenant/x/3", Size: 3, LastModified: when }], IsTruncated: false },
     ];
     const { client, commands } = stubClient((_command, call) => pages[call - 1]);

@@ -14,23 +14,8 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { StorageError } from "./errors";
 import { ExactSizeStream, limitBytes } from "./streams";
-import type {
-  AbortMultipartUploadInput,
-  ByteRange,
-  CompleteMultipartUploadInput,
-  ObjectInfo,
-  S3StorageConfig,
-  Storage,
-  UploadPartInput,
-} from "./types";
-import {
-  assertValidKey,
-  assertValidPartList,
-  assertValidPartNumber,
-  assertValidPrefix,
-  assertValidRangeShape,
-  assertValidSize,
-} from "./validation";
+import type { AbortMultipartUploadInput, ByteRange, CompleteMultipartUploadInput, ObjectInfo, S3StorageConfig, Storage, UploadPartInput } from "./types";
+import { assertValidKey, assertValidPartList, assertValidPartNumber, assertValidPrefix, assertValidRangeShape, assertValidSize } from "./validation";
 
 const MiB = 1024 * 1024;
 // 10,000 parts × 128 MiB ≈ 1.2 TiB, enough for the largest backups we expect.
@@ -198,9 +183,7 @@ export class S3Storage implements Storage {
   async abortMultipartUpload(input: AbortMultipartUploadInput): Promise<void> {
     assertValidKey(input.key);
     try {
-      await this.#client.send(
-        new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: this.#fullKey(input.key), UploadId: input.uploadId }),
-      );
+      await this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: this.#fullKey(input.key), UploadId: input.uploadId }));
     } catch (error) {
       if (errorName(error) === "NoSuchUpload" || isAbortUnsupported(error)) return;
       throw error;

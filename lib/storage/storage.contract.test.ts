@@ -5,14 +5,7 @@ import path from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStorage, type Storage } from "@/lib/storage";
-import {
-  digestStream,
-  patternSha256,
-  patternSlice,
-  patternStream,
-  readAll,
-  type Pattern,
-} from "./testing/bytes";
+import { digestStream, patternSha256, patternSlice, patternStream, readAll, type Pattern } from "./testing/bytes";
 import { createMemoryProbe } from "./testing/memory";
 import { startS3rver, type S3rverHarness } from "./testing/s3rver";
 
@@ -250,10 +243,24 @@ describe.each(drivers)("$name storage contract", ({ setup }) => {
       expect(part1.etag).not.toBe(stale.etag);
 
       await expect(
-        storage.completeMultipartUpload({ key, uploadId, parts: [{ partNumber: 1, etag: stale.etag }, { partNumber: 2, etag: part2.etag }] }),
+        storage.completeMultipartUpload({
+          key,
+          uploadId,
+          parts: [
+            { partNumber: 1, etag: stale.etag },
+            { partNumber: 2, etag: part2.etag },
+          ],
+        }),
       ).rejects.toMatchObject({ code: "part_mismatch" });
 
-      await storage.completeMultipartUpload({ key, uploadId, parts: [{ partNumber: 1, etag: part1.etag }, { partNumber: 2, etag: part2.etag }] });
+      await storage.completeMultipartUpload({
+        key,
+        uploadId,
+        parts: [
+          { partNumber: 1, etag: part1.etag },
+          { partNumber: 2, etag: part2.etag },
+        ],
+      });
       expect(await digestStream(await storage.getObject(key))).toEqual({ sha256: patternSha256(second, tail), size: PART + 4096 });
     });
 
@@ -263,11 +270,18 @@ describe.each(drivers)("$name storage contract", ({ setup }) => {
       const part = await storage.uploadPart({ key, uploadId, partNumber: 1, body: bytes("only part"), size: 9 });
 
       const wrongEtag = `"${"0".repeat(32)}"`;
+      await expect(storage.completeMultipartUpload({ key, uploadId, parts: [{ partNumber: 1, etag: wrongEtag }] })).rejects.toMatchObject({
+        code: "part_mismatch",
+      });
       await expect(
-        storage.completeMultipartUpload({ key, uploadId, parts: [{ partNumber: 1, etag: wrongEtag }] }),
-      ).rejects.toMatchObject({ code: "part_mismatch" });
-      await expect(
-        storage.completeMultipartUpload({ key, uploadId, parts: [{ partNumber: 1, etag: part.etag }, { partNumber: 2, etag: part.etag }] }),
+        storage.completeMultipartUpload({
+          key,
+          uploadId,
+          parts: [
+            { partNumber: 1, etag: part.etag },
+            { partNumber: 2, etag: part.etag },
+          ],
+        }),
       ).rejects.toMatchObject({ code: "part_mismatch" });
       expect(await storage.stat(key)).toBeNull();
 
@@ -281,7 +295,14 @@ describe.each(drivers)("$name storage contract", ({ setup }) => {
       const part = await storage.uploadPart({ key, uploadId, partNumber: 1, body: bytes("x"), size: 1 });
       await expect(storage.completeMultipartUpload({ key, uploadId, parts: [] })).rejects.toMatchObject({ code: "part_mismatch" });
       await expect(
-        storage.completeMultipartUpload({ key, uploadId, parts: [{ partNumber: 1, etag: part.etag }, { partNumber: 1, etag: part.etag }] }),
+        storage.completeMultipartUpload({
+          key,
+          uploadId,
+          parts: [
+            { partNumber: 1, etag: part.etag },
+            { partNumber: 1, etag: part.etag },
+          ],
+        }),
       ).rejects.toMatchObject({ code: "part_mismatch" });
     });
 
@@ -306,9 +327,9 @@ describe.each(drivers)("$name storage contract", ({ setup }) => {
       // Had any of the sent bytes been kept as part 1, one of these etags would complete.
       const sent = Buffer.concat(chunks);
       for (const candidate of [sent, sent.subarray(0, 100), sent.subarray(0, Math.min(sent.length, 99))]) {
-        await expect(
-          storage.completeMultipartUpload({ key, uploadId, parts: [{ partNumber: 1, etag: md5(candidate) }] }),
-        ).rejects.toMatchObject({ code: "part_mismatch" });
+        await expect(storage.completeMultipartUpload({ key, uploadId, parts: [{ partNumber: 1, etag: md5(candidate) }] })).rejects.toMatchObject({
+          code: "part_mismatch",
+        });
       }
 
       const good = await storage.uploadPart({ key, uploadId, partNumber: 1, body: bytes("y".repeat(100)), size: 100 });
@@ -336,9 +357,9 @@ describe.each(drivers)("$name storage contract", ({ setup }) => {
       await expect(storage.uploadPart({ key, uploadId, partNumber: 1, body: bytes("x"), size: 1 })).rejects.toMatchObject({
         code: "upload_not_found",
       });
-      await expect(
-        storage.completeMultipartUpload({ key, uploadId, parts: [{ partNumber: 1, etag: md5(Buffer.from("x")) }] }),
-      ).rejects.toMatchObject({ code: "upload_not_found" });
+      await expect(storage.completeMultipartUpload({ key, uploadId, parts: [{ partNumber: 1, etag: md5(Buffer.from("x")) }] })).rejects.toMatchObject({
+        code: "upload_not_found",
+      });
     });
 
     it("aborts an upload, idempotently", async () => {
@@ -421,9 +442,9 @@ describe("local driver specifics", () => {
     expect(await uploadDirEntries(aborted.uploadId)).toContain("part-00001");
     await storage.abortMultipartUpload({ key: "m/aborted", uploadId: aborted.uploadId });
     await expect(uploadDirEntries(aborted.uploadId)).rejects.toMatchObject({ code: "ENOENT" });
-    await expect(
-      storage.uploadPart({ key: "m/aborted", uploadId: aborted.uploadId, partNumber: 2, body: bytes("x"), size: 1 }),
-    ).rejects.toMatchObject({ code: "upload_not_found" });
+    await expect(storage.uploadPart({ key: "m/aborted", uploadId: aborted.uploadId, partNumber: 2, body: bytes("x"), size: 1 })).rejects.toMatchObject({
+      code: "upload_not_found",
+    });
 
     const done = await storage.createMultipartUpload("m/done");
     const part = await storage.uploadPart({ key: "m/done", uploadId: done.uploadId, partNumber: 1, body: bytes("abc"), size: 3 });
@@ -446,9 +467,9 @@ describe("local driver specifics", () => {
     await expect(storage.uploadPart({ key: "m/other", uploadId, partNumber: 1, body: bytes("x"), size: 1 })).rejects.toMatchObject({
       code: "upload_not_found",
     });
-    await expect(
-      storage.uploadPart({ key: "m/owner", uploadId: "../../objects", partNumber: 1, body: bytes("x"), size: 1 }),
-    ).rejects.toMatchObject({ code: "upload_not_found" });
+    await expect(storage.uploadPart({ key: "m/owner", uploadId: "../../objects", partNumber: 1, body: bytes("x"), size: 1 })).rejects.toMatchObject({
+      code: "upload_not_found",
+    });
   });
 
   it("lists in byte order even where that differs from directory order", async () => {

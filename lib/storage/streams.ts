@@ -133,10 +133,7 @@ export class ExactSizeFileWriter extends Writable {
     return true;
   }
 
-  #io(
-    callback: (error?: Error | null) => void,
-    start: (done: (error: NodeJS.ErrnoException | null, bytes: number, wanted: number) => void) => void,
-  ): void {
+  #io(callback: (error?: Error | null) => void, start: (done: (error: NodeJS.ErrnoException | null, bytes: number, wanted: number) => void) => void): void {
     this.#busy = true;
     start((error, bytes, wanted) => {
       this.#busy = false;

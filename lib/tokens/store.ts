@@ -51,7 +51,10 @@ export async function revokeUserToken(db: Db, { userId, tokenId, now }: { userId
 }
 
 export async function getUserToken(db: Db, { userId, tokenId }: { userId: string; tokenId: string }): Promise<ApiToken | undefined> {
-  const [row] = await db.select().from(apiTokens).where(and(eq(apiTokens.id, tokenId), eq(apiTokens.userId, userId)));
+  const [row] = await db
+    .select()
+    .from(apiTokens)
+    .where(and(eq(apiTokens.id, tokenId), eq(apiTokens.userId, userId)));
   return row;
 }
 

@@ -131,10 +131,7 @@ function rejected(message: string): AppError {
  * effect at once), narrowed to the token's environment if it has one.
  * `email` is the basic-auth user name, which must be the owner's.
  */
-export async function authenticateToken(
-  db: Db,
-  { token, email, now = new Date() }: { token: string; email?: string; now?: Date },
-): Promise<Actor> {
+export async function authenticateToken(db: Db, { token, email, now = new Date() }: { token: string; email?: string; now?: Date }): Promise<Actor> {
   if (!isWellFormedToken(token)) {
     throw rejected("The API token is malformed: Lifeboat tokens start with lbt_ and are 47 characters long. Create one on the Tokens page.");
   }

@@ -208,7 +208,13 @@ export async function recordUploadedBackup({
   const backupId = generateBackupId(environment.projectId);
   const completedAt = new Date();
   const kinds: FileKind[] = ["database", "volume"];
-  const { rows, manifest, engine, totalBytes: total, verify } = describeVerifiedBackup({
+  const {
+    rows,
+    manifest,
+    engine,
+    totalBytes: total,
+    verify,
+  } = describeVerifiedBackup({
     backupId,
     environment,
     files,
@@ -236,9 +242,9 @@ export async function recordUploadedBackup({
       startedAt,
       completedAt,
     });
-    await tx.insert(backupFiles).values(
-      rows.map((f) => ({ backupId, kind: f.kind, fileName: f.name, sizeBytes: f.size, sha256: f.sha256, storageKey: f.storageKey })),
-    );
+    await tx
+      .insert(backupFiles)
+      .values(rows.map((f) => ({ backupId, kind: f.kind, fileName: f.name, sizeBytes: f.size, sha256: f.sha256, storageKey: f.storageKey })));
     if (within) await within(tx, backupId);
     await recordAuditEvent(tx, {
       actor: actor.email,

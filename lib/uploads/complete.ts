@@ -35,7 +35,7 @@ export type CompletionOutcome = { status: "completed"; backupId: string } | { st
 /** "3, 7–9, 12", at most `max` runs. */
 function describeParts(numbers: number[], max = 10): string {
   const runs: string[] = [];
-  for (let i = 0; i < numbers.length; ) {
+  for (let i = 0; i < numbers.length;) {
     let j = i;
     while (j + 1 < numbers.length && numbers[j + 1] === numbers[j]! + 1) j++;
     runs.push(i === j ? `${numbers[i]}` : `${numbers[i]}–${numbers[j]}`);
@@ -56,8 +56,11 @@ function assertAllPartsPresent(bundle: SessionBundle): void {
   if (gaps.length === 0) return;
   throw new AppError(
     "conflict",
-    gaps.map(({ upload, missing }) => `${upload.fileName} is missing ${missing.length === 1 ? "part" : "parts"} ${describeParts(missing)} (of ${upload.partCount})`).join("; ") +
-      ". Send them, then complete the upload.",
+    gaps
+      .map(
+        ({ upload, missing }) => `${upload.fileName} is missing ${missing.length === 1 ? "part" : "parts"} ${describeParts(missing)} (of ${upload.partCount})`,
+      )
+      .join("; ") + ". Send them, then complete the upload.",
     { missingParts: Object.fromEntries(gaps.map(({ upload, missing }) => [upload.kind, missing])) },
   );
 }
@@ -156,14 +159,17 @@ class LockLostError extends Error {
 function keepLock(ctx: GenerateContext, abort: AbortController): () => void {
   const { db, holder, limits } = ctx;
   const environmentId = ctx.bundle.environment.id;
-  const timer = setInterval(() => {
-    renewEnvironmentLock(db, { environmentId, holder, ttlMs: limits.lockTtlMs })
-      .then((held) => {
-        if (!held) abort.abort(new LockLostError(ctx.bundle.environment));
-      })
-      // A failed renewal is retried on the next beat; the lease outlasts several.
-      .catch((err: unknown) => logger.warn({ err, environmentId }, "could not renew the environment lock"));
-  }, Math.max(1000, limits.lockTtlMs / 4));
+  const timer = setInterval(
+    () => {
+      renewEnvironmentLock(db, { environmentId, holder, ttlMs: limits.lockTtlMs })
+        .then((held) => {
+          if (!held) abort.abort(new LockLostError(ctx.bundle.environment));
+        })
+        // A failed renewal is retried on the next beat; the lease outlasts several.
+        .catch((err: unknown) => logger.warn({ err, environmentId }, "could not renew the environment lock"));
+    },
+    Math.max(1000, limits.lockTtlMs / 4),
+  );
   timer.unref();
   return () => clearInterval(timer);
 }
@@ -179,7 +185,11 @@ async function assemble(storage: Storage, upload: UploadWithParts): Promise<void
     });
   } catch (error) {
     if (isStorageError(error, "part_mismatch")) {
-      throw new VerificationError(upload.fileName, `${upload.fileName} could not be assembled: a stored part no longer matches the part recorded for it (it was sent again while completing).`, { cause: error });
+      throw new VerificationError(
+        upload.fileName,
+        `${upload.fileName} could not be assembled: a stored part no longer matches the part recorded for it (it was sent again while completing).`,
+        { cause: error },
+      );
     }
     if (isStorageError(error, "upload_not_found")) {
       throw new VerificationError(upload.fileName, `${upload.fileName} could not be assembled: its parts are no longer in storage.`, { cause: error });
@@ -227,7 +237,12 @@ function failureReason(error: unknown, signal: AbortSignal): string {
 /** A failed generation leaves nothing behind: no backup row, no objects, no parts. */
 export async function failUploadSession(
   deps: { db: Db; storage: Storage },
-  { bundle, reason, actor, request }: { bundle: SessionBundle; reason: string; actor: { email: string; type: "user" | "token" | "system" }; request?: RequestInfo },
+  {
+    bundle,
+    reason,
+    actor,
+    request,
+  }: { bundle: SessionBundle; reason: string; actor: { email: string; type: "user" | "token" | "system" }; request?: RequestInfo },
 ): Promise<boolean> {
   const { session, environment } = bundle;
   const moved = await transitionSession(deps.db, { sessionId: session.id, from: ["completing"], to: "failed", reason });

@@ -102,10 +102,7 @@ async function startStorageUploads(storage: Storage, sessionId: string, input: C
 }
 
 /** Best effort: a server without AbortMultipartUpload keeps the parts until its own lifecycle rule clears them. */
-export async function abortStorageUploads(
-  storage: Storage,
-  files: readonly { storageKey: string; storageUploadId: string }[],
-): Promise<void> {
+export async function abortStorageUploads(storage: Storage, files: readonly { storageKey: string; storageUploadId: string }[]): Promise<void> {
   await Promise.all(
     files.map((file) =>
       storage
@@ -201,7 +198,11 @@ export function closedSessionError(bundle: SessionBundle, now: Date): AppError |
 }
 
 /** Everything a session stored goes: multipart parts, finished objects, part rows. */
-export async function discardSessionData(deps: { db: Db; storage: Storage }, uploads: readonly UploadWithParts[] | readonly { storageKey: string; storageUploadId: string }[], sessionId: string): Promise<void> {
+export async function discardSessionData(
+  deps: { db: Db; storage: Storage },
+  uploads: readonly UploadWithParts[] | readonly { storageKey: string; storageUploadId: string }[],
+  sessionId: string,
+): Promise<void> {
   await abortStorageUploads(deps.storage, uploads);
   await Promise.all(
     uploads.map((upload) =>

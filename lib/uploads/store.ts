@@ -54,11 +54,14 @@ async function withParts(db: Db, rows: Upload[]): Promise<UploadWithParts[]> {
   const parts = await db
     .select()
     .from(uploadParts)
-    .where(inArray(uploadParts.uploadId, rows.map((u) => u.id)))
+    .where(
+      inArray(
+        uploadParts.uploadId,
+        rows.map((u) => u.id),
+      ),
+    )
     .orderBy(asc(uploadParts.partNumber));
-  return rows
-    .sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind])
-    .map((upload) => ({ ...upload, parts: parts.filter((p) => p.uploadId === upload.id) }));
+  return rows.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind]).map((upload) => ({ ...upload, parts: parts.filter((p) => p.uploadId === upload.id) }));
 }
 
 export async function getSessionBundle(db: Db, { sessionId }: { sessionId: string }): Promise<SessionBundle | undefined> {
@@ -113,10 +116,7 @@ export async function listOpenSessions(
 }
 
 /** A part sent again replaces the earlier one, exactly as the storage's own part does. */
-export async function upsertUploadPart(
-  db: Db,
-  part: { uploadId: string; partNumber: number; sizeBytes: number; sha256: string; etag: string },
-): Promise<void> {
+export async function upsertUploadPart(db: Db, part: { uploadId: string; partNumber: number; sizeBytes: number; sha256: string; etag: string }): Promise<void> {
   await db
     .insert(uploadParts)
     .values(part)

@@ -150,7 +150,9 @@ function runProtocolTests(driver: StorageDriver, database: "pglite" | "postgres"
       createdBy: "alice@acme.test",
       totalBytes: files.database.length + files.volume.length,
     });
-    expect(backup?.verifyResult).toMatch(/^database-\d+\.gz: PostgreSQL dump \(pg_dump 16\.4, server 16\.4\), 3 tables, 12 MiB uncompressed; SHA-256 verified\.\nvolume-\d+\.tgz: 2 files in 4 folders under document_library\/, 57 B; SHA-256 verified\.$/);
+    expect(backup?.verifyResult).toMatch(
+      /^database-\d+\.gz: PostgreSQL dump \(pg_dump 16\.4, server 16\.4\), 3 tables, 12 MiB uncompressed; SHA-256 verified\.\nvolume-\d+\.tgz: 2 files in 4 folders under document_library\/, 57 B; SHA-256 verified\.$/,
+    );
     expect(backup?.manifest).toEqual({
       version: 1,
       backupId,
@@ -288,7 +290,13 @@ function runProtocolTests(driver: StorageDriver, database: "pglite" | "postgres"
     expect((await caught(view(session.id, h.users.member))).status).toBe(403);
     expect((await caught(view(session.id, h.users.stranger))).status).toBe(404);
     const member = caught(
-      createUploadSession({ db: h.handle.db, storage: h.storage, actor: h.users.member.actor, environment: await h.environment("prd"), input: describeFiles(files) }),
+      createUploadSession({
+        db: h.handle.db,
+        storage: h.storage,
+        actor: h.users.member.actor,
+        environment: await h.environment("prd"),
+        input: describeFiles(files),
+      }),
     );
     expect((await member).status).toBe(403);
     expect(uploadOf(await view(session.id), "database").uploadedParts).toHaveLength(1);
@@ -327,7 +335,10 @@ function runProtocolTests(driver: StorageDriver, database: "pglite" | "postgres"
     const database = uploadOf(session, "database");
     const hour = 60 * 60 * 1000;
     // 23 hours without a part: an hour to go.
-    await h.handle.db.update(uploadSessions).set({ expiresAt: new Date(Date.now() + hour) }).where(eq(uploadSessions.id, session.id));
+    await h.handle.db
+      .update(uploadSessions)
+      .set({ expiresAt: new Date(Date.now() + hour) })
+      .where(eq(uploadSessions.id, session.id));
     expect((await putPart(h, h.users.admin, database, files.database, 1)).status).toBe(200);
     const expiresAt = new Date((await view(session.id)).expiresAt).getTime();
     expect(expiresAt).toBeGreaterThan(Date.now() + 23 * hour);
@@ -335,7 +346,10 @@ function runProtocolTests(driver: StorageDriver, database: "pglite" | "postgres"
 
     const dayAfter = new Date(Date.now() + 25 * hour);
     expect(await expireAbandonedUploads({ db: h.handle.db, storage: h.storage, now: dayAfter })).toBeGreaterThanOrEqual(1);
-    expect(await view(session.id)).toMatchObject({ status: "expired", statusReason: "No part arrived for a day; the upload expired and its parts were deleted." });
+    expect(await view(session.id)).toMatchObject({
+      status: "expired",
+      statusReason: "No part arrived for a day; the upload expired and its parts were deleted.",
+    });
     await objectsGone(session);
     const reply = await putPart(h, h.users.admin, database, files.database, 2);
     expect(reply.status).toBe(410);
@@ -366,7 +380,13 @@ function runProtocolTests(driver: StorageDriver, database: "pglite" | "postgres"
       expect(await partRows(session)).toHaveLength(4);
 
       const refused = await caught(
-        createUploadSession({ db: h.handle.db, storage: h.storage, actor: h.users.admin.actor, environment, input: describeFiles(files, { database: "x.gz", volume: "x.tgz" }) }),
+        createUploadSession({
+          db: h.handle.db,
+          storage: h.storage,
+          actor: h.users.admin.actor,
+          environment,
+          input: describeFiles(files, { database: "x.gz", volume: "x.tgz" }),
+        }),
       );
       expect(refused.status).toBe(409);
     } finally {
@@ -404,14 +424,21 @@ function runProtocolTests(driver: StorageDriver, database: "pglite" | "postgres"
   it("fails a volume with a ../ entry, and leaves nothing behind", async () => {
     const evil = {
       database: gz(pgDump()),
-      volume: gz(rawTar([{ path: "document_library/", type: "Directory" }, { path: "document_library/../../etc/cron.d/x", body: "* * * * * root sh" }])),
+      volume: gz(
+        rawTar([
+          { path: "document_library/", type: "Directory" },
+          { path: "document_library/../../etc/cron.d/x", body: "* * * * * root sh" },
+        ]),
+      ),
     };
     const before = (await backupsOf()).length;
     const { session } = await start(evil);
     await sendAll(session, evil);
     const outcome = await (await complete(session, evil)).completion;
     expect(outcome.status).toBe("failed");
-    expect((outcome as { reason: string }).reason).toMatch(/^volume-\d+\.tgz has an unsafe entry "document_library\/\.\.\/\.\.\/etc\/cron\.d\/x": it contains “\.\.”/);
+    expect((outcome as { reason: string }).reason).toMatch(
+      /^volume-\d+\.tgz has an unsafe entry "document_library\/\.\.\/\.\.\/etc\/cron\.d\/x": it contains “\.\.”/,
+    );
     expect((await backupsOf()).length).toBe(before);
     await objectsGone(session);
   });
@@ -484,7 +511,13 @@ describe("upload protocol on PostgreSQL (local storage)", () => {
   it("completes the happy path", async () => {
     const files = { database: gz(pgDump()), volume: await documentLibraryTgz() };
     const environment = await h.environment("uat");
-    const { session } = await createUploadSession({ db: h.handle.db, storage: h.storage, actor: h.users.admin.actor, environment, input: describeFiles(files) });
+    const { session } = await createUploadSession({
+      db: h.handle.db,
+      storage: h.storage,
+      actor: h.users.admin.actor,
+      environment,
+      input: describeFiles(files),
+    });
     expect(uploadOf(session, "database")).toMatchObject({ partSize: DEFAULT_UPLOAD_LIMITS.minPartSize, partCount: 1 });
     for (const kind of ["database", "volume"] as const) {
       expect((await putPart(h, h.users.admin, uploadOf(session, kind), files[kind], 1)).status).toBe(200);
@@ -499,7 +532,10 @@ describe("upload protocol on PostgreSQL (local storage)", () => {
     });
     const outcome = await completion;
     expect(outcome.status).toBe("completed");
-    const [backup] = await h.handle.db.select().from(backups).where(eq(backups.id, (outcome as { backupId: string }).backupId));
+    const [backup] = await h.handle.db
+      .select()
+      .from(backups)
+      .where(eq(backups.id, (outcome as { backupId: string }).backupId));
     expect(backup).toMatchObject({ origin: "uploaded", status: "completed", verifyStatus: "passed", environmentId: environment.id });
   });
 });
@@ -515,7 +551,13 @@ describe("upload sessions and verification outcomes (local storage)", () => {
 
   async function uploadAndComplete(env: string, files: { database: Buffer; volume: Buffer }, names?: { database: string; volume: string }) {
     const environment = await h.environment(env);
-    const { session } = await createUploadSession({ db: h.handle.db, storage: h.storage, actor: h.users.admin.actor, environment, input: describeFiles(files, names) });
+    const { session } = await createUploadSession({
+      db: h.handle.db,
+      storage: h.storage,
+      actor: h.users.admin.actor,
+      environment,
+      input: describeFiles(files, names),
+    });
     for (const kind of ["database", "volume"] as const) {
       expect((await putPart(h, h.users.admin, uploadOf(session, kind), files[kind], 1)).status).toBe(200);
     }
@@ -547,7 +589,10 @@ describe("upload sessions and verification outcomes (local storage)", () => {
     expect(huge).toMatchObject({ status: 413, message: "database.gz is 2.00 TiB; files of up to 1 TiB can be uploaded." });
     expect((await attempt({ database: { fileName: "../database.gz", size: 10 }, volume: ok })).status).toBe(400);
 
-    const schema = createUploadSchema.safeParse({ database: { fileName: "database.gz", size: 1 }, volume: { fileName: "volume.tar.gz", size: 1, lastModified: 1 } });
+    const schema = createUploadSchema.safeParse({
+      database: { fileName: "database.gz", size: 1 },
+      volume: { fileName: "volume.tar.gz", size: 1, lastModified: 1 },
+    });
     expect(schema.success).toBe(true);
     expect(createUploadSchema.safeParse({ database: { fileName: "database.tgz", size: 1 }, volume: ok }).success).toBe(false);
     expect(completeUploadSchema.safeParse({ database: { sha256: "x" }, volume: { sha256: "a".repeat(64) } }).success).toBe(false);
@@ -589,7 +634,10 @@ describe("upload sessions and verification outcomes (local storage)", () => {
     const files = { database: gz(mysqlDump({ tables: ["User_", "user_", "layout"] })), volume: await documentLibraryTgz() };
     const { session, outcome } = await uploadAndComplete("dev", files);
     expect(outcome.status).toBe("completed");
-    const [backup] = await h.handle.db.select().from(backups).where(eq(backups.id, (outcome as { backupId: string }).backupId));
+    const [backup] = await h.handle.db
+      .select()
+      .from(backups)
+      .where(eq(backups.id, (outcome as { backupId: string }).backupId));
     expect(backup?.verifyStatus).toBe("warning");
     expect(backup?.verifyResult).toContain(
       "Warning: 2 tables have all-lower-case names, but Liferay on MySQL expects Pascal case (User_, not user_): user_, layout.",
@@ -632,6 +680,11 @@ describe("upload sessions and verification outcomes (local storage)", () => {
     expect(await failStaleCompletions({ db: h.handle.db, storage: h.storage })).toBe(1);
     const [row] = await h.handle.db.select().from(uploadSessions).where(eq(uploadSessions.id, session.id));
     expect(row).toMatchObject({ status: "failed", statusReason: STALE_COMPLETION_REASON });
-    expect(await h.handle.db.select().from(uploadParts).where(eq(uploadParts.uploadId, uploadOf(session, "database").id))).toEqual([]);
+    expect(
+      await h.handle.db
+        .select()
+        .from(uploadParts)
+        .where(eq(uploadParts.uploadId, uploadOf(session, "database").id)),
+    ).toEqual([]);
   });
 });

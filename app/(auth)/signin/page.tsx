@@ -43,8 +43,7 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
         <SignInButton callbackUrl={callbackUrl} providerName={config.oidc.name} />
         {config.oidc.kind === "development" && (
           <p className="mt-4 text-xs text-slate-500">
-            This installation uses the built-in development sign-in with demo users. Set <code>OIDC_ISSUER</code> to use
-            your company&apos;s identity provider.
+            This installation uses the built-in development sign-in with demo users. Set <code>OIDC_ISSUER</code> to use your company&apos;s identity provider.
           </p>
         )}
       </div>

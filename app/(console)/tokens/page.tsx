@@ -15,15 +15,12 @@ export default async function TokensPage() {
       <div>
         <h1 className="text-2xl font-semibold">API tokens</h1>
         <p className="mt-1 max-w-prose text-sm text-slate-600">
-          Scripts, CI and the CLI use a personal token instead of SSO. A token acts as you, with your roles as of your
-          last sign-in, and can be limited to one environment. Send it as{" "}
-          <code>dxpcloud-authorization: Bearer &lt;token&gt;</code>, <code>Authorization: Bearer &lt;token&gt;</code>, or
-          as the password of basic auth: <code>curl -u {actor.email}:&lt;token&gt;</code>.
+          Scripts, CI and the CLI use a personal token instead of SSO. A token acts as you, with your roles as of your last sign-in, and can be limited to one
+          environment. Send it as <code>dxpcloud-authorization: Bearer &lt;token&gt;</code>, <code>Authorization: Bearer &lt;token&gt;</code>, or as the
+          password of basic auth: <code>curl -u {actor.email}:&lt;token&gt;</code>.
         </p>
       </div>
-      <TokensManager
-        environments={environments.map((env) => ({ project: env.projectId, name: env.name, isProduction: env.isProduction }))}
-      />
+      <TokensManager environments={environments.map((env) => ({ project: env.projectId, name: env.name, isProduction: env.isProduction }))} />
     </div>
   );
 }

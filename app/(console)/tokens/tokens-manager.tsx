@@ -144,8 +144,7 @@ function RevealedToken({ name, token, onDone }: { name: string; token: string; o
     <section aria-label="New token" className="rounded-lg border border-green-300 bg-green-50 p-5">
       <h2 className="text-lg font-semibold">Copy your new token now</h2>
       <p className="mt-1 text-sm text-slate-700">
-        This is the only time <strong>{name}</strong> is shown. Lifeboat keeps only a fingerprint of it; if you lose it,
-        revoke it and create another.
+        This is the only time <strong>{name}</strong> is shown. Lifeboat keeps only a fingerprint of it; if you lose it, revoke it and create another.
       </p>
       <div className="mt-3 flex flex-wrap items-center gap-2">
         <label htmlFor={inputId} className="sr-only">
@@ -200,13 +199,27 @@ function TokenList() {
           <table className="w-full text-left text-sm" aria-label="Your API tokens">
             <thead className="bg-slate-50 text-slate-600">
               <tr>
-                <th scope="col" className="px-3 py-2 font-medium">Name</th>
-                <th scope="col" className="px-3 py-2 font-medium">Token</th>
-                <th scope="col" className="px-3 py-2 font-medium">Environment</th>
-                <th scope="col" className="px-3 py-2 font-medium">Created</th>
-                <th scope="col" className="px-3 py-2 font-medium">Expires</th>
-                <th scope="col" className="px-3 py-2 font-medium">Last used</th>
-                <th scope="col" className="px-3 py-2 font-medium">Status</th>
+                <th scope="col" className="px-3 py-2 font-medium">
+                  Name
+                </th>
+                <th scope="col" className="px-3 py-2 font-medium">
+                  Token
+                </th>
+                <th scope="col" className="px-3 py-2 font-medium">
+                  Environment
+                </th>
+                <th scope="col" className="px-3 py-2 font-medium">
+                  Created
+                </th>
+                <th scope="col" className="px-3 py-2 font-medium">
+                  Expires
+                </th>
+                <th scope="col" className="px-3 py-2 font-medium">
+                  Last used
+                </th>
+                <th scope="col" className="px-3 py-2 font-medium">
+                  Status
+                </th>
                 <th scope="col" className="px-3 py-2 font-medium">
                   <span className="sr-only">Actions</span>
                 </th>
@@ -215,7 +228,9 @@ function TokenList() {
             <tbody>
               {tokens.data.response.map((token) => (
                 <tr key={token.id} className="border-t border-slate-100">
-                  <th scope="row" className="px-3 py-2 font-medium">{token.name}</th>
+                  <th scope="row" className="px-3 py-2 font-medium">
+                    {token.name}
+                  </th>
                   <td className="px-3 py-2 font-mono text-slate-600">{token.prefix}…</td>
                   <td className="px-3 py-2">{token.scope ? `${token.scope.projectId}-${token.scope.environment}` : "All"}</td>
                   <td className="px-3 py-2">{formatDateTime(token.createdAt)}</td>
@@ -250,11 +265,7 @@ function TokenList() {
             <ConfirmFooter
               error={revoke.error?.message}
               action={
-                <Button
-                  variant="danger"
-                  disabled={revoke.isPending}
-                  onClick={() => revoke.mutate(revoking.id, { onSuccess: () => setRevoking(null) })}
-                >
+                <Button variant="danger" disabled={revoke.isPending} onClick={() => revoke.mutate(revoking.id, { onSuccess: () => setRevoking(null) })}>
                   {revoke.isPending ? "Revoking…" : "Revoke token"}
                 </Button>
               }

@@ -138,20 +138,35 @@ async function callNext(method: Method, template: string, options: CallOptions =
 }
 
 /** A byte path over real HTTP, without connection reuse. */
-function callHttp(baseUrl: string, method: string, urlPath: string, { headers = {}, body }: { headers?: Record<string, string>; body?: Buffer } = {}): Promise<Reply> {
+function callHttp(
+  baseUrl: string,
+  method: string,
+  urlPath: string,
+  { headers = {}, body }: { headers?: Record<string, string>; body?: Buffer } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${baseUrl}${urlPath}`, { method, agent: false, headers: { ...headers, ...(body ? { "content-length": String(body.length) } : {}) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("error", reject);
-      res.on("end", () => {
-        const raw = Buffer.concat(chunks);
-        const headersOut = new Headers();
-        for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) headersOut.set(name, Array.isArray(value) ? value.join(", ") : value);
-        const isJson = (res.headers["content-type"] ?? "").includes("application/json");
-        resolve({ status: res.statusCode ?? 0, headers: headersOut, body: isJson && raw.length ? JSON.parse(raw.toString("utf8")) : undefined, text: isJson ? raw.toString("utf8") : "" });
-      });
-    });
+    const req = httpRequest(
+      `${baseUrl}${urlPath}`,
+      { method, agent: false, headers: { ...headers, ...(body ? { "content-length": String(body.length) } : {}) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("error", reject);
+        res.on("end", () => {
+          const raw = Buffer.concat(chunks);
+          const headersOut = new Headers();
+          for (const [name, value] of Object.entries(res.headers))
+            if (value !== undefined) headersOut.set(name, Array.isArray(value) ? value.join(", ") : value);
+          const isJson = (res.headers["content-type"] ?? "").includes("application/json");
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: headersOut,
+            body: isJson && raw.length ? JSON.parse(raw.toString("utf8")) : undefined,
+            text: isJson ? raw.toString("utf8") : "",
+          });
+        });
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -181,9 +196,12 @@ function problemsWith(op: Operation, reply: Reply): string[] {
   // A HEAD answer has the headers of its GET and never a body to check.
   if (op.method === "head") return problems;
   if (content?.["application/json"]) {
-    const validator = ajv.getSchema(`https://lifeboat.test/openapi.json#/${pointer("paths", op.template, op.method, "responses", String(reply.status), "content", "application/json", "schema")}`);
+    const validator = ajv.getSchema(
+      `https://lifeboat.test/openapi.json#/${pointer("paths", op.template, op.method, "responses", String(reply.status), "content", "application/json", "schema")}`,
+    );
     if (!validator) return [`no schema compiled for ${op.key} ${reply.status}`];
-    if (!validator(reply.body)) problems.push(`${reply.status}: the body does not match the documented schema: ${ajv.errorsText(validator.errors)}; body: ${reply.text.slice(0, 400)}`);
+    if (!validator(reply.body))
+      problems.push(`${reply.status}: the body does not match the documented schema: ${ajv.errorsText(validator.errors)}; body: ${reply.text.slice(0, 400)}`);
   } else if (!content && reply.text.length > 0) {
     problems.push(`${reply.status}: documented without a body, but one came: ${reply.text.slice(0, 200)}`);
   }
@@ -213,7 +231,14 @@ async function addEnvironment(name: string, configured: boolean): Promise<Enviro
       displayName: name.toUpperCase(),
       isProduction: false,
       ...(configured
-        ? { dbEngine: "postgresql" as const, dbHost: "127.0.0.1", dbPort: 5432, dbName: `contract_${name}_unused`, dbUser: "postgres", volumePath: path.join(volumeRoot, name) }
+        ? {
+            dbEngine: "postgresql" as const,
+            dbHost: "127.0.0.1",
+            dbPort: 5432,
+            dbName: `contract_${name}_unused`,
+            dbUser: "postgres",
+            volumePath: path.join(volumeRoot, name),
+          }
         : {}),
     })
     .returning();
@@ -232,7 +257,11 @@ function cases(key: string, ...calls: Case[]) {
 const env = "/api/v1/projects/{projectId}/environments/{environment}";
 const at = (environment: string, extra: Record<string, string> = {}) => ({ projectId: "acme", environment, ...extra });
 
-cases("GET /api/v1/environments", () => callNext("get", "/api/v1/environments", { as: admin }), () => callNext("get", "/api/v1/environments", { as: null }));
+cases(
+  "GET /api/v1/environments",
+  () => callNext("get", "/api/v1/environments", { as: admin }),
+  () => callNext("get", "/api/v1/environments", { as: null }),
+);
 cases(
   `GET ${env}`,
   () => callNext("get", env, { as: admin, params: at("prd") }),
@@ -244,7 +273,19 @@ cases(
     callNext("put", env, {
       as: admin,
       params: at("qa"),
-      body: { dbEngine: null, dbHost: null, dbPort: null, dbName: null, dbUser: null, volumePath: null, scheduleCron: "15 2 * * *", retentionKeepCount: 5, retentionDays: null, excludedTables: [], databasesToIgnore: [] },
+      body: {
+        dbEngine: null,
+        dbHost: null,
+        dbPort: null,
+        dbName: null,
+        dbUser: null,
+        volumePath: null,
+        scheduleCron: "15 2 * * *",
+        retentionKeepCount: 5,
+        retentionDays: null,
+        excludedTables: [],
+        databasesToIgnore: [],
+      },
     }),
   () => callNext("put", env, { as: admin, params: at("qa"), body: { scheduleCron: "whenever" } }),
 );
@@ -277,7 +318,12 @@ cases(
 );
 cases(
   `PUT ${env}/backup-task`,
-  () => callNext("put", `${env}/backup-task`, { as: admin, params: at("qa"), body: { frequency: "0 */6 * * *", keep_count: 7, gzip: true, excluded_tables: "audit_log" } }),
+  () =>
+    callNext("put", `${env}/backup-task`, {
+      as: admin,
+      params: at("qa"),
+      body: { frequency: "0 */6 * * *", keep_count: 7, gzip: true, excluded_tables: "audit_log" },
+    }),
   () => callNext("put", `${env}/backup-task`, { as: admin, params: at("qa"), body: { gzip: false } }),
   () => callNext("put", `${env}/backup-task`, { as: member, params: at("uat"), body: { keep_count: 3 } }),
 );
@@ -383,7 +429,8 @@ cases(
 );
 cases(
   "POST /api/v1/backups/{backupId}/files/{kind}/url",
-  () => callNext("post", "/api/v1/backups/{backupId}/files/{kind}/url", { as: admin, params: { backupId: ids.prd, kind: "database" }, body: { expires_in: 600 } }),
+  () =>
+    callNext("post", "/api/v1/backups/{backupId}/files/{kind}/url", { as: admin, params: { backupId: ids.prd, kind: "database" }, body: { expires_in: 600 } }),
   () => callNext("post", "/api/v1/backups/{backupId}/files/{kind}/url", { as: member, params: { backupId: ids.prd, kind: "database" } }),
   () => callNext("post", "/api/v1/backups/{backupId}/files/{kind}/url", { as: admin, params: { backupId: ids.running, kind: "database" } }),
 );
@@ -482,8 +529,16 @@ cases(
   async () => {
     const boundary = "contract-test-boundary";
     const field = (name: string, file: string, bytes: Buffer) =>
-      Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${file}"\r\nContent-Type: application/gzip\r\n\r\n`), bytes, Buffer.from("\r\n")]);
-    const body = Buffer.concat([field("database", "database.gz", files.database), field("volume", "volume.tgz", files.volume), Buffer.from(`--${boundary}--\r\n`)]);
+      Buffer.concat([
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${file}"\r\nContent-Type: application/gzip\r\n\r\n`),
+        bytes,
+        Buffer.from("\r\n"),
+      ]);
+    const body = Buffer.concat([
+      field("database", "database.gz", files.database),
+      field("volume", "volume.tgz", files.volume),
+      Buffer.from(`--${boundary}--\r\n`),
+    ]);
     return callHttp(h.baseUrl, "POST", "/backup/upload", {
       headers: { authorization: `Bearer ${adminToken}`, host: "backup-acme-dev.lfr.cloud", "content-type": `multipart/form-data; boundary=${boundary}` },
       body,
@@ -514,7 +569,8 @@ describe("the OpenAPI document", () => {
     for (const file of files) {
       const template = `/api/v1/${path.dirname(file)}`.replace(/\[(\w+)\]/g, "{$1}").replace(/\/\.$/, "");
       const mod = (await import(/* @vite-ignore */ path.join(ROOT, "app/api/v1", file))) as RouteModule;
-      for (const method of METHODS) if (mod[method.toUpperCase()] && !documented.has(`${method.toUpperCase()} ${template}`)) undocumented.push(`${method.toUpperCase()} ${template}`);
+      for (const method of METHODS)
+        if (mod[method.toUpperCase()] && !documented.has(`${method.toUpperCase()} ${template}`)) undocumented.push(`${method.toUpperCase()} ${template}`);
     }
     for (const route of NODE_ROUTES) {
       const ops = operations.filter((op) => nodeRouteFor(op) === route);
@@ -536,13 +592,23 @@ describe("every documented operation answers as documented", () => {
     member = h.users.member;
     for (const name of ["qa", "upl", "upl2"]) await addEnvironment(name, false);
     for (const name of ["bk", "rst", "imp", "del"]) await addEnvironment(name, true);
-    adminToken = (await createApiToken(h.handle.db, { actor: admin.actor, input: { name: "contract", expiresInDays: 1, environmentId: null }, productionOnly: false })).token;
+    adminToken = (
+      await createApiToken(h.handle.db, { actor: admin.actor, input: { name: "contract", expiresInDays: 1, environmentId: null }, productionOnly: false })
+    ).token;
     files.volume = await documentLibraryTgz({ extraBytes: 2048 });
     const prd = await h.environment("prd");
     await seedBackup(h.handle.db, h.storage, { id: ids.prd, environmentId: prd.id, files: { database: files.database, volume: files.volume } });
     await seedBackup(h.handle.db, h.storage, { id: ids.running, environmentId: prd.id, status: "running", files: {} });
-    await seedBackup(h.handle.db, h.storage, { id: ids.del, environmentId: (await h.environment("del")).id, files: { database: files.database, volume: files.volume } });
-    await seedBackup(h.handle.db, h.storage, { id: ids.rst, environmentId: (await h.environment("rst")).id, files: { database: files.database, volume: files.volume } });
+    await seedBackup(h.handle.db, h.storage, {
+      id: ids.del,
+      environmentId: (await h.environment("del")).id,
+      files: { database: files.database, volume: files.volume },
+    });
+    await seedBackup(h.handle.db, h.storage, {
+      id: ids.rst,
+      environmentId: (await h.environment("rst")).id,
+      files: { database: files.database, volume: files.volume },
+    });
   });
   afterAll(async () => {
     await h?.close();
@@ -552,7 +618,10 @@ describe("every documented operation answers as documented", () => {
   // In the order the calls are written: later ones use what earlier ones made (a session's parts before its completion).
   const inOrder = operations.toSorted((a, b) => order(a.key) - order(b.key));
   it.each(inOrder.map((op) => [op.key, op] as const))("%s", async (key, op) => {
-    expect(await hasHandler(op), `${key} is documented but has no handler (no ${path.relative(ROOT, routeFile(op.template))} exporting ${op.method.toUpperCase()}, no byte-path route)`).toBe(true);
+    expect(
+      await hasHandler(op),
+      `${key} is documented but has no handler (no ${path.relative(ROOT, routeFile(op.template))} exporting ${op.method.toUpperCase()}, no byte-path route)`,
+    ).toBe(true);
     const calls = CASES[key];
     expect(calls, `no calls written for ${key}`).toBeDefined();
     const statuses: number[] = [];
@@ -569,7 +638,13 @@ describe("every documented operation answers as documented", () => {
       }
     }
     expect(problems, problems.join("\n")).toEqual([]);
-    expect(statuses.some((s) => s >= 200 && s < 300), `no success among ${statuses.join(", ")}`).toBe(true);
-    expect(statuses.some((s) => s >= 400), `no error among ${statuses.join(", ")}`).toBe(true);
+    expect(
+      statuses.some((s) => s >= 200 && s < 300),
+      `no success among ${statuses.join(", ")}`,
+    ).toBe(true);
+    expect(
+      statuses.some((s) => s >= 400),
+      `no error among ${statuses.join(", ")}`,
+    ).toBe(true);
   });
 });

@@ -209,7 +209,8 @@ function paths(): ZodOpenApiPathsObject {
         operationId: "getBackupTask",
         tags: ["Backups"],
         summary: "The environment's backup task",
-        description: "Cloud 66's backup task fields mapped onto the environment's schedule (`frequency`), retention (`keep_count`, `keep_days`) and `excluded_tables`.",
+        description:
+          "Cloud 66's backup task fields mapped onto the environment's schedule (`frequency`), retention (`keep_count`, `keep_days`) and `excluded_tables`.",
         requestParams: { path: environmentPath },
         responses: {
           "200": json("The backup task.", z.object({ response: backupTaskResponseSchema })),
@@ -322,7 +323,12 @@ function paths(): ZodOpenApiPathsObject {
           "optionally its SHA-256 in `X-Part-SHA256`. Sending a part again replaces it.",
         requestParams: {
           path: z.object({ uploadId: z.string(), partNumber: z.coerce.number().int().min(1) }),
-          header: z.object({ "x-part-sha256": z.string().regex(/^[0-9a-f]{64}$/).optional() }),
+          header: z.object({
+            "x-part-sha256": z
+              .string()
+              .regex(/^[0-9a-f]{64}$/)
+              .optional(),
+          }),
         },
         requestBody: { required: true, content: binary("application/octet-stream") },
         responses: {
@@ -483,7 +489,15 @@ function paths(): ZodOpenApiPathsObject {
         responses: {
           "200": {
             description: "The OpenAPI 3.1 document. Anyone may read it; a signed-in caller's request counts against their limit.",
-            content: { "application/json": { schema: z.looseObject({ openapi: z.string(), info: z.looseObject({ title: z.string(), version: z.string() }), paths: z.record(z.string(), z.unknown()) }) } },
+            content: {
+              "application/json": {
+                schema: z.looseObject({
+                  openapi: z.string(),
+                  info: z.looseObject({ title: z.string(), version: z.string() }),
+                  paths: z.record(z.string(), z.unknown()),
+                }),
+              },
+            },
           },
           "429": rateLimited,
         },
@@ -521,8 +535,14 @@ function paths(): ZodOpenApiPathsObject {
           },
           "400": { description: "Not JSON, unknown fields, or a bad `aes_key`.", content: { "application/json": { schema: errorSchema } } },
           "401": { description: "No session or API token.", content: { "application/json": { schema: errorSchema } } },
-          "403": { description: "The key is wrong, or the caller does not administer the backup's environment.", content: { "application/json": { schema: errorSchema } } },
-          "404": { description: "BACKUP_KEY is not set, or there is no such (completed) backup for the caller.", content: { "application/json": { schema: errorSchema } } },
+          "403": {
+            description: "The key is wrong, or the caller does not administer the backup's environment.",
+            content: { "application/json": { schema: errorSchema } },
+          },
+          "404": {
+            description: "BACKUP_KEY is not set, or there is no such (completed) backup for the caller.",
+            content: { "application/json": { schema: errorSchema } },
+          },
           "409": { description: "The backup is not completed.", content: { "application/json": { schema: errorSchema } } },
           "413": { description: "The body is too large.", content: { "application/json": { schema: errorSchema } } },
         },
@@ -549,8 +569,15 @@ function paths(): ZodOpenApiPathsObject {
           },
         },
         responses: {
-          "201": { description: "The backup is stored and verified.", headers: z.object(location), content: { "application/json": { schema: liferayUploadResultSchema } } },
-          "400": { description: "Not multipart, a field is missing, or the environment cannot be told.", content: { "application/json": { schema: errorSchema } } },
+          "201": {
+            description: "The backup is stored and verified.",
+            headers: z.object(location),
+            content: { "application/json": { schema: liferayUploadResultSchema } },
+          },
+          "400": {
+            description: "Not multipart, a field is missing, or the environment cannot be told.",
+            content: { "application/json": { schema: errorSchema } },
+          },
           "401": { description: "No valid session or API token.", content: { "application/json": { schema: errorSchema } } },
           "403": { description: "The caller may not upload backups there.", content: { "application/json": { schema: errorSchema } } },
           "409": { description: "The environment is busy.", content: { "application/json": { schema: errorSchema } } },
@@ -576,7 +603,11 @@ function downloadOperation(method: "get" | "head"): ZodOpenApiOperationObject {
       path: z.object({ kind: fileKind, backupId }),
       query: z.object({
         expires: z.string().regex(/^\d+$/).optional().meta({ description: "A signed link's expiry, Unix seconds." }),
-        signature: z.string().regex(/^[0-9a-f]{64}$/).optional().meta({ description: "A signed link's HMAC-SHA256, hex." }),
+        signature: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/)
+          .optional()
+          .meta({ description: "A signed link's HMAC-SHA256, hex." }),
       }),
       header: z.object({ range: z.string().optional().meta({ description: "One byte range, e.g. `bytes=1048576-`." }) }),
     },
@@ -606,7 +637,7 @@ export function createOpenApiDocument({ serverUrl }: OpenApiOptions) {
       version: "1",
       description:
         "Backups of application environments: list, make, download, upload, import and restore them. Success bodies are " +
-        "`{ \"response\": … }` (upload sessions: `{ \"session\": … }`); errors are `{ \"error\": { code, message, details? } }`.\n\n" +
+        '`{ "response": … }` (upload sessions: `{ "session": … }`); errors are `{ "error": { code, message, details? } }`.\n\n' +
         "**Rate limit:** every /api/v1 request of a known caller counts against a fixed one-minute window per API token, or per " +
         "person for a browser session (API_RATE_LIMIT a minute, 600 by default), shared by every Lifeboat instance. Answers carry " +
         "`X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`; over the limit the answer is 429 `rate_limited` with " +
@@ -619,9 +650,19 @@ export function createOpenApiDocument({ serverUrl }: OpenApiOptions) {
     components: {
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", description: "`Authorization: Bearer <token>`, a personal API token (`lbt_…`)." },
-        dxpcloud: { type: "apiKey", in: "header", name: "dxpcloud-authorization", description: "`dxpcloud-authorization: Bearer <token>`, as the Liferay documents show." },
+        dxpcloud: {
+          type: "apiKey",
+          in: "header",
+          name: "dxpcloud-authorization",
+          description: "`dxpcloud-authorization: Bearer <token>`, as the Liferay documents show.",
+        },
         basic: { type: "http", scheme: "basic", description: "Your e-mail address and an API token: `curl -u user@domain.com:<token>`." },
-        session: { type: "apiKey", in: "cookie", name: "next-auth.session-token", description: "The console's sign-in session (`__Secure-` prefixed over https)." },
+        session: {
+          type: "apiKey",
+          in: "cookie",
+          name: "next-auth.session-token",
+          description: "The console's sign-in session (`__Secure-` prefixed over https).",
+        },
       },
     },
     tags: [

@@ -32,7 +32,9 @@ export const backupFileSchema = z
     name: z.string().meta({ example: "database.gz" }),
     size: z.number().int().nonnegative(),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
-    download_url: z.string().meta({ description: "The Liferay download path, relative to the console.", example: "/backup/download/database/acme-lqgqnewltbexuewymq-201910031723" }),
+    download_url: z
+      .string()
+      .meta({ description: "The Liferay download path, relative to the console.", example: "/backup/download/database/acme-lqgqnewltbexuewymq-201910031723" }),
   })
   .meta({ id: "BackupFile" });
 
@@ -173,9 +175,7 @@ export const uploadSessionSchema = z
   })
   .meta({ id: "UploadSession", description: "An Upload Backup in progress: resume from `uploadedParts`." });
 
-export const storedPartSchema = z
-  .object({ partNumber: z.number().int(), size: z.number().int(), sha256: z.string() })
-  .meta({ id: "StoredPart" });
+export const storedPartSchema = z.object({ partNumber: z.number().int(), size: z.number().int(), sha256: z.string() }).meta({ id: "StoredPart" });
 
 export const liferayUploadResultSchema = z
   .object({

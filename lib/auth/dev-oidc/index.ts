@@ -16,14 +16,7 @@ import { DEMO_USERS } from "./demo-users";
 import type { DemoUser } from "./demo-users";
 import { isLoopbackHost } from "./loopback";
 import { MemoryStore } from "./memory-adapter";
-import type {
-  InteractionDetails,
-  OidcConfiguration,
-  OidcContext,
-  OidcCookieOptions,
-  OidcProvider,
-  OidcProviderModule,
-} from "./oidc-provider-types";
+import type { InteractionDetails, OidcConfiguration, OidcContext, OidcCookieOptions, OidcProvider, OidcProviderModule } from "./oidc-provider-types";
 import { PROVIDER_TITLE, renderLogoutPage, renderMessagePage, renderSignInPage } from "./pages";
 
 export { DEMO_USERS } from "./demo-users";
@@ -95,9 +88,7 @@ export async function startDevOidcProvider(options: DevOidcOptions): Promise<Dev
   // Accept the URL form "[::1]" too; listen() wants the bare address.
   const host = (options.host ?? "127.0.0.1").replace(/^\[(.*)\]$/, "$1");
   if (!isLoopbackHost(host)) {
-    throw new Error(
-      `The development OIDC provider only listens on a loopback address (such as 127.0.0.1 or ::1); refusing to listen on "${host}".`,
-    );
+    throw new Error(`The development OIDC provider only listens on a loopback address (such as 127.0.0.1 or ::1); refusing to listen on "${host}".`);
   }
   validateOptions(options);
   const users = options.users ?? DEMO_USERS;
@@ -175,11 +166,13 @@ function buildConfiguration(
   // request shows the user list, even with a live provider session; otherwise
   // the browser would silently come back as whoever signed in last. The
   // resume step after the page (which carries a login result) passes.
-  policy.get("login")?.checks.add(
-    new Check("demo_user_selection", "a demo user must be chosen for every sign-in", (ctx) =>
-      ctx.oidc.result?.login ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT,
-    ),
-  );
+  policy
+    .get("login")
+    ?.checks.add(
+      new Check("demo_user_selection", "a demo user must be chosen for every sign-in", (ctx) =>
+        ctx.oidc.result?.login ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT,
+      ),
+    );
 
   // Plain http on loopback: cookies cannot be `secure`, and `lax` is what the
   // top-level redirects between Lifeboat and this provider need.
@@ -193,9 +186,7 @@ function buildConfiguration(
         client_secret: options.clientSecret,
         client_name: "Lifeboat",
         redirect_uris: [...options.redirectUris],
-        ...(options.postLogoutRedirectUris?.length
-          ? { post_logout_redirect_uris: [...options.postLogoutRedirectUris] }
-          : {}),
+        ...(options.postLogoutRedirectUris?.length ? { post_logout_redirect_uris: [...options.postLogoutRedirectUris] } : {}),
         response_types: ["code"],
         grant_types: ["authorization_code"],
         // oidc-provider accepts client_secret_post too for a client registered
@@ -361,12 +352,7 @@ async function handleInteraction(
       // Login and consent are settled in one step, so the browser goes
       // straight back to the client's redirect_uri.
       const grantId = await grantRequestedScopes(provider, details, user.sub);
-      await provider.interactionFinished(
-        req,
-        res,
-        { login: { accountId: user.sub }, consent: { grantId } },
-        { mergeWithLastSubmission: false },
-      );
+      await provider.interactionFinished(req, res, { login: { accountId: user.sub }, consent: { grantId } }, { mergeWithLastSubmission: false });
       return;
     }
     case "abort": {
@@ -443,9 +429,7 @@ function sendInteractionError(res: ServerResponse, error: unknown): void {
 
 function isOidcError(error: unknown): error is Error & { statusCode: number; error: string } {
   return (
-    error instanceof Error &&
-    typeof (error as { statusCode?: unknown }).statusCode === "number" &&
-    typeof (error as { error?: unknown }).error === "string"
+    error instanceof Error && typeof (error as { statusCode?: unknown }).statusCode === "number" && typeof (error as { error?: unknown }).error === "string"
   );
 }
 

@@ -3,14 +3,7 @@ import type { AdapterPayload, OidcAdapter } from "./oidc-provider-types";
 // Models that die with their grant. Others carry a grantId too (an Interaction
 // records the grant it started from) but must survive its revocation, e.g. the
 // logout that happens mid-sign-in when switching demo users.
-const GRANT_BOUND_MODELS = new Set([
-  "AccessToken",
-  "AuthorizationCode",
-  "RefreshToken",
-  "DeviceCode",
-  "BackchannelAuthenticationRequest",
-  "PreAuthorizedCode",
-]);
+const GRANT_BOUND_MODELS = new Set(["AccessToken", "AuthorizationCode", "RefreshToken", "DeviceCode", "BackchannelAuthenticationRequest", "PreAuthorizedCode"]);
 
 interface Entry {
   payload: AdapterPayload;

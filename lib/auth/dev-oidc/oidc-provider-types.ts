@@ -130,12 +130,7 @@ export interface OidcProvider {
   readonly issuer: string;
   callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails>;
-  interactionFinished(
-    req: IncomingMessage,
-    res: ServerResponse,
-    result: InteractionResults,
-    options?: { mergeWithLastSubmission?: boolean },
-  ): Promise<void>;
+  interactionFinished(req: IncomingMessage, res: ServerResponse, result: InteractionResults, options?: { mergeWithLastSubmission?: boolean }): Promise<void>;
   readonly Grant: new (init: { accountId: string; clientId: string }) => OidcGrant;
   on(event: "server_error", listener: (ctx: unknown, error: unknown) => void): unknown;
 }
@@ -144,10 +139,9 @@ export interface OidcProviderModule {
   Provider: new (issuer: string, configuration: OidcConfiguration) => OidcProvider;
   interactionPolicy: {
     base(): OidcInteractionPolicy;
-    Check: (new (
-      reason: string,
-      description: string,
-      check: (ctx: OidcContext) => boolean | Promise<boolean>,
-    ) => OidcCheck) & { readonly REQUEST_PROMPT: boolean; readonly NO_NEED_TO_PROMPT: boolean };
+    Check: (new (reason: string, description: string, check: (ctx: OidcContext) => boolean | Promise<boolean>) => OidcCheck) & {
+      readonly REQUEST_PROMPT: boolean;
+      readonly NO_NEED_TO_PROMPT: boolean;
+    };
   };
 }

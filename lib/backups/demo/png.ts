@@ -63,10 +63,6 @@ export function renderLifebuoy(size: number, background: Rgb, accent: Rgb): Buff
       return quarter % 2 === 0 ? accent : [250, 250, 250];
     }
     const shade = y / size;
-    return [
-      Math.round(background[0] * (1 - shade * 0.4)),
-      Math.round(background[1] * (1 - shade * 0.4)),
-      Math.round(background[2] * (1 - shade * 0.4)),
-    ];
+    return [Math.round(background[0] * (1 - shade * 0.4)), Math.round(background[1] * (1 - shade * 0.4)), Math.round(background[2] * (1 - shade * 0.4))];
   });
 }

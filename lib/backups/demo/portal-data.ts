@@ -88,10 +88,82 @@ export interface PortalData {
   articleCount: number;
 }
 
-const FIRST_NAMES = ["Wile", "Road", "Marvin", "Daisy", "Elmer", "Petunia", "Sylvester", "Tina", "Hazel", "Pepe", "Lola", "Cecil", "Gossamer", "Penelope", "Ralph", "Sam", "Foghorn", "Henery", "Bugs", "Granny"];
-const LAST_NAMES = ["Coyote", "Runner", "Martian", "Duck", "Fudd", "Pig", "Cat", "Toon", "Witch", "LePew", "Bunny", "Turtle", "Monster", "Pussyfoot", "Wolf", "Sheepdog", "Leghorn", "Hawk", "Hare", "Bird"];
-const JOB_TITLES = ["Product Engineer", "Field Tester", "Content Editor", "Support Agent", "Logistics Lead", "Safety Officer", "Marketing Manager", "Site Administrator"];
-const PRODUCTS = ["Anvil", "Rocket Skates", "Giant Magnet", "Bird Seed", "Tornado Seeds", "Earthquake Pills", "Dehydrated Boulders", "Jet-Propelled Pogo Stick", "Instant Hole", "Batman Outfit", "Super Outfit", "Triple-Strength Fortified Leg Muscle Vitamins", "Invisible Paint", "Rubber Band (Giant)", "Spring-Powered Shoes", "Iron Bird Seed", "Axle Grease", "Bat-Man's Outfit", "Female Road-Runner Costume", "Indestructo Steel Ball"];
+const FIRST_NAMES = [
+  "Wile",
+  "Road",
+  "Marvin",
+  "Daisy",
+  "Elmer",
+  "Petunia",
+  "Sylvester",
+  "Tina",
+  "Hazel",
+  "Pepe",
+  "Lola",
+  "Cecil",
+  "Gossamer",
+  "Penelope",
+  "Ralph",
+  "Sam",
+  "Foghorn",
+  "Henery",
+  "Bugs",
+  "Granny",
+];
+const LAST_NAMES = [
+  "Coyote",
+  "Runner",
+  "Martian",
+  "Duck",
+  "Fudd",
+  "Pig",
+  "Cat",
+  "Toon",
+  "Witch",
+  "LePew",
+  "Bunny",
+  "Turtle",
+  "Monster",
+  "Pussyfoot",
+  "Wolf",
+  "Sheepdog",
+  "Leghorn",
+  "Hawk",
+  "Hare",
+  "Bird",
+];
+const JOB_TITLES = [
+  "Product Engineer",
+  "Field Tester",
+  "Content Editor",
+  "Support Agent",
+  "Logistics Lead",
+  "Safety Officer",
+  "Marketing Manager",
+  "Site Administrator",
+];
+const PRODUCTS = [
+  "Anvil",
+  "Rocket Skates",
+  "Giant Magnet",
+  "Bird Seed",
+  "Tornado Seeds",
+  "Earthquake Pills",
+  "Dehydrated Boulders",
+  "Jet-Propelled Pogo Stick",
+  "Instant Hole",
+  "Batman Outfit",
+  "Super Outfit",
+  "Triple-Strength Fortified Leg Muscle Vitamins",
+  "Invisible Paint",
+  "Rubber Band (Giant)",
+  "Spring-Powered Shoes",
+  "Iron Bird Seed",
+  "Axle Grease",
+  "Bat-Man's Outfit",
+  "Female Road-Runner Costume",
+  "Indestructo Steel Ball",
+];
 
 /** The demo environments' portals differ the way real ones do: own host names, fewer users outside production. */
 const ENVIRONMENT_FLAVOUR: Record<string, { webId: string; extraUsers: number; colour: Rgb }> = {
@@ -261,11 +333,11 @@ export function buildPortalData(input: PortalDataInput): PortalData {
   addDocument({ groupId: guest.groupId, folderId: 0 }, { fileName: "acme-lifebuoy.png", title: "Acme lifebuoy", mimeType: "image/png" }, [
     renderLifebuoy(48, flavour.colour, [200 + random.int(0, 40), random.int(20, 60), random.int(20, 60)]),
   ]);
-  addDocument(
-    { groupId: guest.groupId, folderId: 0 },
-    { fileName: "site-settings.json", title: "Site settings export", mimeType: "application/json" },
-    [Buffer.from(`${JSON.stringify({ webId: flavour.webId, locale: "en_US", timeZone: "UTC", maintenanceWindow: "Sun 02:00-04:00", exportedAt: takenAt.toISOString() }, null, 2)}\n`)],
-  );
+  addDocument({ groupId: guest.groupId, folderId: 0 }, { fileName: "site-settings.json", title: "Site settings export", mimeType: "application/json" }, [
+    Buffer.from(
+      `${JSON.stringify({ webId: flavour.webId, locale: "en_US", timeZone: "UTC", maintenanceWindow: "Sun 02:00-04:00", exportedAt: takenAt.toISOString() }, null, 2)}\n`,
+    ),
+  ]);
   addDocument(
     { groupId: intranet.groupId, folderId: marketing.folderId },
     { fileName: "price-list.csv", title: "Price list", mimeType: "text/csv", description: "Catalogue prices, USD" },
@@ -288,7 +360,15 @@ export function buildPortalData(input: PortalDataInput): PortalData {
     addDocument(
       { groupId: intranet.groupId, folderId: meetings.folderId },
       { fileName: `meeting-notes-${day}.txt`, title: `Meeting notes ${day}`, mimeType: "text/plain" },
-      [text([`Meeting notes, ${day}`, `Attendees: ${attendees.join(", ")}`, "", `- ${random.pick(PRODUCTS)}: ${random.int(2, 40)} complaints this week`, "- Next review in two weeks"])],
+      [
+        text([
+          `Meeting notes, ${day}`,
+          `Attendees: ${attendees.join(", ")}`,
+          "",
+          `- ${random.pick(PRODUCTS)}: ${random.int(2, 40)} complaints this week`,
+          "- Next review in two weeks",
+        ]),
+      ],
     );
   }
 

@@ -69,7 +69,14 @@ async function listTarStream(source: Readable): Promise<TarEntry[]> {
       entry.on("data", (chunk: Buffer) => {
         if (head.length === 0) head.push(chunk.subarray(0, 16));
       });
-      entries.push({ path: entry.path, type: entry.type, size: entry.size, get head() { return head[0] ?? Buffer.alloc(0); } });
+      entries.push({
+        path: entry.path,
+        type: entry.type,
+        size: entry.size,
+        get head() {
+          return head[0] ?? Buffer.alloc(0);
+        },
+      });
     },
   });
   await new Promise<void>((resolve, reject) => {
@@ -136,7 +143,12 @@ describe.each(DATABASE_KINDS)("seedDemoBackups on %s", (kind) => {
     expect(firstRun.created).toBe(7);
     const prd = await backupsOf(handle, "prd");
     expect(prd.map((b) => b.status).sort()).toEqual(["completed", "completed", "completed", "failed"]);
-    expect(prd.filter((b) => b.status === "completed").map((b) => b.origin).sort()).toEqual(["manual", "scheduled", "uploaded"]);
+    expect(
+      prd
+        .filter((b) => b.status === "completed")
+        .map((b) => b.origin)
+        .sort(),
+    ).toEqual(["manual", "scheduled", "uploaded"]);
     expect(prd.find((b) => b.status === "failed")?.origin).toBe("scheduled");
     expect((await backupsOf(handle, "uat")).map((b) => b.status)).toEqual(["completed", "completed"]);
     expect((await backupsOf(handle, "dev")).map((b) => b.status)).toEqual(["completed"]);
@@ -198,11 +210,15 @@ describe.each(DATABASE_KINDS)("seedDemoBackups on %s", (kind) => {
         createdBy: b.createdBy,
         origin: b.origin,
         parentId: null,
-        database: { engine: "postgresql", serverVersion: expect.stringMatching(/^15\.\d+$/), dumpTool: expect.stringMatching(/^pg_dump \(PostgreSQL\) 15\.\d+$/) },
+        database: {
+          engine: "postgresql",
+          serverVersion: expect.stringMatching(/^15\.\d+$/),
+          dumpTool: expect.stringMatching(/^pg_dump \(PostgreSQL\) 15\.\d+$/),
+        },
       });
-      expect(
-        b.manifest?.files.map((f) => [f.kind, f.name, f.size, f.sha256]).sort(),
-      ).toEqual(b.files.map((f) => [f.kind, f.fileName, f.sizeBytes, f.sha256]).sort());
+      expect(b.manifest?.files.map((f) => [f.kind, f.name, f.size, f.sha256]).sort()).toEqual(
+        b.files.map((f) => [f.kind, f.fileName, f.sizeBytes, f.sha256]).sort(),
+      );
     }
     // Every backup holds its own data, not copies of one file.
     expect(new Set(completed.map((b) => fileOf(b, "database").sha256)).size).toBe(6);

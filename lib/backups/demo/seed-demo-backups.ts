@@ -62,7 +62,6 @@ function planTime(plan: DemoBackupPlan, now: Date): Date {
   return new Date(today - plan.daysAgo * DAY_MS + ((h * 60 + m) * 60 + s) * 1000 + ms);
 }
 
-
 async function removeObjects(storage: Storage, keys: readonly string[]): Promise<void> {
   // Best effort: the caller is already reporting why these are not needed.
   await Promise.allSettled(keys.map((key) => storage.deleteObject(key)));
@@ -95,7 +94,12 @@ async function prepareCompletedBackup(input: {
 
   const databaseKey = `backups/${id}/database.gz`;
   written.push(databaseKey);
-  const database = await streamToStorage({ storage, key: databaseKey, source: Readable.from(sqlDumpChunks(data), { objectMode: false }), transforms: [createGzip()] });
+  const database = await streamToStorage({
+    storage,
+    key: databaseKey,
+    source: Readable.from(sqlDumpChunks(data), { objectMode: false }),
+    transforms: [createGzip()],
+  });
 
   const volumeKey = `backups/${id}/volume.tgz`;
   written.push(volumeKey);

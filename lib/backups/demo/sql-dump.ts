@@ -52,10 +52,7 @@ function sentence(random: Random): string {
 }
 
 function articleContent(random: Random, title: string): string {
-  const paragraphs = Array.from(
-    { length: random.int(2, 5) },
-    () => `<p>${Array.from({ length: random.int(2, 5) }, () => sentence(random)).join(" ")}</p>`,
-  );
+  const paragraphs = Array.from({ length: random.int(2, 5) }, () => `<p>${Array.from({ length: random.int(2, 5) }, () => sentence(random)).join(" ")}</p>`);
   // Liferay 7.x web content is XML with tabs and newlines, which COPY has to escape.
   return [
     '<?xml version="1.0"?>',
@@ -139,9 +136,26 @@ function liferayTables(data: PortalData): TableDump[] {
           const first = d.versions[0];
           const latest = d.versions.at(-1) ?? first;
           yield [
-            0, d.uuid, d.fileEntryId, d.groupId, COMPANY_ID, first.user.userId, fullName(first.user), first.createdAt,
-            latest.createdAt, d.groupId, d.folderId, treePath(d), d.name, d.fileName, d.extension, d.mimeType, d.title,
-            d.description, latest.version, latest.content.length,
+            0,
+            d.uuid,
+            d.fileEntryId,
+            d.groupId,
+            COMPANY_ID,
+            first.user.userId,
+            fullName(first.user),
+            first.createdAt,
+            latest.createdAt,
+            d.groupId,
+            d.folderId,
+            treePath(d),
+            d.name,
+            d.fileName,
+            d.extension,
+            d.mimeType,
+            d.title,
+            d.description,
+            latest.version,
+            latest.content.length,
           ];
         }
       },
@@ -176,9 +190,26 @@ function liferayTables(data: PortalData): TableDump[] {
         for (const d of documents) {
           for (const v of d.versions) {
             yield [
-              0, v.uuid, v.fileVersionId, d.groupId, COMPANY_ID, v.user.userId, fullName(v.user), v.createdAt, d.groupId,
-              d.folderId, d.fileEntryId, treePath(d), d.fileName, d.extension, d.mimeType, d.title, v.changeLog, v.version,
-              v.content.length, 0,
+              0,
+              v.uuid,
+              v.fileVersionId,
+              d.groupId,
+              COMPANY_ID,
+              v.user.userId,
+              fullName(v.user),
+              v.createdAt,
+              d.groupId,
+              d.folderId,
+              d.fileEntryId,
+              treePath(d),
+              d.fileName,
+              d.extension,
+              d.mimeType,
+              d.title,
+              v.changeLog,
+              v.version,
+              v.content.length,
+              0,
             ];
           }
         }
@@ -201,8 +232,7 @@ function liferayTables(data: PortalData): TableDump[] {
       ],
       primaryKey: ["folderid"],
       indexes: [{ name: "ix_902fd874", unique: true, columns: ["groupid", "parentfolderid", "name"] }],
-      rows: () =>
-        folders.map((f) => [0, f.uuid, f.folderId, f.groupId, COMPANY_ID, f.createdAt, f.groupId, 0, `/${f.folderId}/`, f.name, f.description]),
+      rows: () => folders.map((f) => [0, f.uuid, f.folderId, f.groupId, COMPANY_ID, f.createdAt, f.groupId, 0, `/${f.folderId}/`, f.name, f.description]),
     },
     {
       name: "group_",
@@ -226,9 +256,20 @@ function liferayTables(data: PortalData): TableDump[] {
       indexes: [{ name: "ix_5bddb872", unique: true, columns: ["companyid", "friendlyurl"] }],
       rows: () =>
         groups.map((g) => [
-          0, g.uuid, g.groupId, COMPANY_ID, people[0]?.userId ?? null, 0, `/${g.groupId}/`, g.groupKey,
+          0,
+          g.uuid,
+          g.groupId,
+          COMPANY_ID,
+          people[0]?.userId ?? null,
+          0,
+          `/${g.groupId}/`,
+          g.groupKey,
           `<?xml version='1.0' encoding='UTF-8'?><root available-locales="en_US" default-locale="en_US"><Name language-id="en_US">${g.name}</Name></root>`,
-          g.description, 1, g.friendlyUrl, g.site, true,
+          g.description,
+          1,
+          g.friendlyUrl,
+          g.site,
+          true,
         ]),
     },
     {
@@ -270,12 +311,35 @@ function liferayTables(data: PortalData): TableDump[] {
           const createdAt = between(random, from, takenAt);
           const modifiedAt = between(random, createdAt, takenAt);
           const title = sentence(random).slice(0, -1);
-          const urlTitle = title.toLowerCase().replace(/[^a-z0-9]+/g, "-").slice(0, 60);
+          const urlTitle = title
+            .toLowerCase()
+            .replace(/[^a-z0-9]+/g, "-")
+            .slice(0, 60);
           const draft = random.next() < 0.1;
           yield [
-            0, liferayUuid(random), 50_000 + i * 10, 50_001 + i * 10, site.groupId, COMPANY_ID, author.userId, fullName(author),
-            createdAt, modifiedAt, 0, "/", String(50_002 + i * 10), random.int(1, 4) / 10 + 1, urlTitle,
-            articleContent(random, title), "BASIC-WEB-CONTENT", "en_US", createdAt, true, draft ? 2 : 0, author.userId, modifiedAt,
+            0,
+            liferayUuid(random),
+            50_000 + i * 10,
+            50_001 + i * 10,
+            site.groupId,
+            COMPANY_ID,
+            author.userId,
+            fullName(author),
+            createdAt,
+            modifiedAt,
+            0,
+            "/",
+            String(50_002 + i * 10),
+            random.int(1, 4) / 10 + 1,
+            urlTitle,
+            articleContent(random, title),
+            "BASIC-WEB-CONTENT",
+            "en_US",
+            createdAt,
+            true,
+            draft ? 2 : 0,
+            author.userId,
+            modifiedAt,
           ];
         }
       },
@@ -310,8 +374,25 @@ function liferayTables(data: PortalData): TableDump[] {
       ],
       rows: () =>
         users.map((u) => [
-          0, u.uuid, u.userId, COMPANY_ID, u.createdAt, u.modifiedAt, u.defaultUser, u.contactId, u.passwordHash, true,
-          u.screenName, u.email, "en_US", "UTC", u.firstName, u.lastName, u.jobTitle, u.loginAt, 0,
+          0,
+          u.uuid,
+          u.userId,
+          COMPANY_ID,
+          u.createdAt,
+          u.modifiedAt,
+          u.defaultUser,
+          u.contactId,
+          u.passwordHash,
+          true,
+          u.screenName,
+          u.email,
+          "en_US",
+          "UTC",
+          u.firstName,
+          u.lastName,
+          u.jobTitle,
+          u.loginAt,
+          0,
         ]),
     },
   ];

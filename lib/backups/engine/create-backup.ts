@@ -60,7 +60,8 @@ const INTERNAL_REASON = "Lifeboat could not finish this backup because of an int
 /** Whether an environment has what a backup reads and a restore writes: a database connection and a volume folder. */
 export function missingBackupSource(environment: Environment): string | null {
   const missing: string[] = [];
-  if (!environment.dbEngine || !environment.dbHost || !environment.dbName || !environment.dbUser) missing.push("database connection (engine, host, database name and user)");
+  if (!environment.dbEngine || !environment.dbHost || !environment.dbName || !environment.dbUser)
+    missing.push("database connection (engine, host, database name and user)");
   if (!environment.volumePath) missing.push("volume folder");
   // Read after "has no": "has no database connection (…) and no volume folder configured".
   return missing.length > 0 ? missing.join(" and no ") : null;
@@ -72,7 +73,8 @@ function environmentPassword(environment: Environment): string | null {
   try {
     return decryptSecret(environment.dbPasswordEncrypted);
   } catch (error) {
-    if (error instanceof SecretError) throw new BackupError(`The database password of ${environmentLabel(environment)} cannot be read: ${error.message} Enter it again.`);
+    if (error instanceof SecretError)
+      throw new BackupError(`The database password of ${environmentLabel(environment)} cannot be read: ${error.message} Enter it again.`);
     throw error;
   }
 }
@@ -106,7 +108,11 @@ function databaseSource(environment: Environment): DatabaseSource {
 export function progressReporter(db: Db, backupId: string, intervalMs: number) {
   return throttledProgress(
     intervalMs,
-    (bytes) => db.update(backups).set({ progressBytes: bytes }).where(and(eq(backups.id, backupId), eq(backups.status, "running"))),
+    (bytes) =>
+      db
+        .update(backups)
+        .set({ progressBytes: bytes })
+        .where(and(eq(backups.id, backupId), eq(backups.status, "running"))),
     (err) => logger.warn({ err, backupId }, "could not record backup progress"),
   );
 }
@@ -129,7 +135,13 @@ async function dumpDatabase(deps: BackupEngineDeps, source: DatabaseSource, key:
   return { object: object.value, serverVersion: serverVersionFromHeader(source.engine, sniffer.head) };
 }
 
-async function archiveVolume(deps: BackupEngineDeps, volumePath: string, key: string, onBytes: (n: number) => void, signal: AbortSignal): Promise<StoredObject> {
+async function archiveVolume(
+  deps: BackupEngineDeps,
+  volumePath: string,
+  key: string,
+  onBytes: (n: number) => void,
+  signal: AbortSignal,
+): Promise<StoredObject> {
   return streamToStorage({ storage: deps.storage, key, source: await volumeTarStream(volumePath), transforms: [createBackupGzip()], onBytes, signal });
 }
 
@@ -290,7 +302,12 @@ export async function completeRunningBackup(
  * once, then read back and checked. The backup is `completed` only after that
  * check; any failure leaves it `failed` with a reason and nothing in storage.
  */
-export async function runCreateBackup(deps: BackupEngineDeps, job: Pick<Job, "id">, payload: CreateBackupPayload, context?: Pick<JobContext, "signal">): Promise<void> {
+export async function runCreateBackup(
+  deps: BackupEngineDeps,
+  job: Pick<Job, "id">,
+  payload: CreateBackupPayload,
+  context?: Pick<JobContext, "signal">,
+): Promise<void> {
   const { db, storage } = deps;
   const found = await getBackup(db, { id: payload.backupId });
   if (!found) throw new PermanentJobError(`backup ${payload.backupId} does not exist`);
@@ -354,9 +371,10 @@ export async function runCreateBackup(deps: BackupEngineDeps, job: Pick<Job, "id
     stopHeartbeat();
     context?.signal?.removeEventListener("abort", onJobLost);
     // A lost job's lock was released by the sweeper, and the run that took the job over may hold it now under the same holder.
-    if (!context?.signal?.aborted) await releaseEnvironmentLock(db, { environmentId: environment.id, holder }).catch((err: unknown) =>
-      log.error({ err }, "could not release the environment lock; it lapses on its own"),
-    );
+    if (!context?.signal?.aborted)
+      await releaseEnvironmentLock(db, { environmentId: environment.id, holder }).catch((err: unknown) =>
+        log.error({ err }, "could not release the environment lock; it lapses on its own"),
+      );
   }
 }
 

@@ -52,9 +52,13 @@ describe("dump commands with databases to ignore", () => {
     await expect(resolveDumpCommand({ ...base, database: "lportal", databasesToIgnore: ["lportal"] })).rejects.toThrow(
       "The database lportal is both the one to back up and one of the databases to ignore. Remove it from the databases to ignore, or name another database.",
     );
-    await expect(resolveDumpCommand({ ...base, engine: "postgresql" })).rejects.toThrow(/A PostgreSQL backup dumps one database, so the database name cannot be "\*"/);
+    await expect(resolveDumpCommand({ ...base, engine: "postgresql" })).rejects.toThrow(
+      /A PostgreSQL backup dumps one database, so the database name cannot be "\*"/,
+    );
     // Other ignored names change nothing for a named database.
-    expect((await resolveDumpCommand({ ...base, database: "lportal", excludedTables: [], databasesToIgnore: ["other"] })).args).toEqual(dumpCommand({ ...base, database: "lportal", excludedTables: [] }).args);
+    expect((await resolveDumpCommand({ ...base, database: "lportal", excludedTables: [], databasesToIgnore: ["other"] })).args).toEqual(
+      dumpCommand({ ...base, database: "lportal", excludedTables: [] }).args,
+    );
   });
 });
 
@@ -68,7 +72,14 @@ describe("backing up every MariaDB database but the ignored ones", () => {
   const password = `pw-${randomBytes(8).toString("hex")}`;
   const keep = `lbign_keep_${suffix}`;
   const skip = `lbign_skip_${suffix}`;
-  const admin = (environment: Environment): Actor => ({ kind: "user", id: "a", email: "alice@acme.test", name: null, groups: [], roles: new Map([[environment.id, "admin"]]) });
+  const admin = (environment: Environment): Actor => ({
+    kind: "user",
+    id: "a",
+    email: "alice@acme.test",
+    name: null,
+    groups: [],
+    roles: new Map([[environment.id, "admin"]]),
+  });
 
   beforeAll(async () => {
     process.env.NEXTAUTH_SECRET = SECRET;
@@ -79,9 +90,13 @@ describe("backing up every MariaDB database but the ignored ones", () => {
     await mkdir(path.join(root, "volume"), { recursive: true });
     await writeFile(path.join(root, "volume", "a.txt"), "a\n");
     for (const database of [keep, skip]) {
-      mysqlRoot(`create database \`${database}\`; create table \`${database}\`.Item_ (itemId bigint primary key, note varchar(64)); insert into \`${database}\`.Item_ values (1, 'in ${database}')`);
+      mysqlRoot(
+        `create database \`${database}\`; create table \`${database}\`.Item_ (itemId bigint primary key, note varchar(64)); insert into \`${database}\`.Item_ values (1, 'in ${database}')`,
+      );
     }
-    mysqlRoot(`create user '${user}'@'127.0.0.1' identified by '${password}'; grant all on \`${keep}\`.* to '${user}'@'127.0.0.1'; grant all on \`${skip}\`.* to '${user}'@'127.0.0.1'`);
+    mysqlRoot(
+      `create user '${user}'@'127.0.0.1' identified by '${password}'; grant all on \`${keep}\`.* to '${user}'@'127.0.0.1'; grant all on \`${skip}\`.* to '${user}'@'127.0.0.1'`,
+    );
     const [updated] = await handle.db
       .update(environments)
       .set({
@@ -108,7 +123,14 @@ describe("backing up every MariaDB database but the ignored ones", () => {
   async function runJobs(): Promise<void> {
     const stop = startJobWorker({ db: handle.db, handlers: { [CREATE_BACKUP_QUEUE]: createBackupJobHandler({ db: handle.db, storage }) }, pollMs: 10 });
     const end = Date.now() + 20_000;
-    while ((await handle.db.select().from(jobs).where(sql`${jobs.status} in ('queued', 'running')`)).length > 0) {
+    while (
+      (
+        await handle.db
+          .select()
+          .from(jobs)
+          .where(sql`${jobs.status} in ('queued', 'running')`)
+      ).length > 0
+    ) {
       if (Date.now() > end) throw new Error("timed out");
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
@@ -116,7 +138,16 @@ describe("backing up every MariaDB database but the ignored ones", () => {
   }
 
   it("lists the server's databases and dumps only those not ignored, never the system ones", async () => {
-    const command = await resolveDumpCommand({ engine: "mysql", host: MY.host, port: MY.port, database: "*", user, password, excludedTables: [], databasesToIgnore: [skip] });
+    const command = await resolveDumpCommand({
+      engine: "mysql",
+      host: MY.host,
+      port: MY.port,
+      database: "*",
+      user,
+      password,
+      excludedTables: [],
+      databasesToIgnore: [skip],
+    });
     expect(command.args.slice(command.args.indexOf("--databases"))).toEqual(["--databases", keep, "--add-drop-database"]);
 
     const queued = await requestBackup({ db: handle.db, actor: admin(uat), environment: uat, input: {} });
@@ -134,11 +165,17 @@ describe("backing up every MariaDB database but the ignored ones", () => {
   });
 
   it("fails readably when every database is ignored", async () => {
-    const [environment] = await handle.db.update(environments).set({ databasesToIgnore: [skip, keep] }).where(eq(environments.id, uat.id)).returning();
+    const [environment] = await handle.db
+      .update(environments)
+      .set({ databasesToIgnore: [skip, keep] })
+      .where(eq(environments.id, uat.id))
+      .returning();
     const queued = await requestBackup({ db: handle.db, actor: admin(environment!), environment: environment!, input: {} });
     await runJobs();
     const backup = await getBackup(handle.db, { id: queued.id });
     expect(backup?.status).toBe("failed");
-    expect(backup?.statusReason).toBe(`The database server at ${MY.host} has no database to back up besides its system databases and the databases to ignore (${skip}, ${keep}).`);
+    expect(backup?.statusReason).toBe(
+      `The database server at ${MY.host} has no database to back up besides its system databases and the databases to ignore (${skip}, ${keep}).`,
+    );
   });
 });

@@ -127,17 +127,24 @@ export async function resolveDumpCommand(source: DatabaseSource, baseEnv: NodeJS
   const ignored = new Set(source.databasesToIgnore ?? []);
   if (source.database !== ALL_DATABASES) {
     if (ignored.has(source.database)) {
-      throw new BackupError(`The database ${source.database} is both the one to back up and one of the databases to ignore. Remove it from the databases to ignore, or name another database.`);
+      throw new BackupError(
+        `The database ${source.database} is both the one to back up and one of the databases to ignore. Remove it from the databases to ignore, or name another database.`,
+      );
     }
     return dumpCommand(source);
   }
   if (source.engine === "postgresql") {
     throw new BackupError(`A PostgreSQL backup dumps one database, so the database name cannot be "${ALL_DATABASES}"; name the database to back up.`);
   }
-  const listed = (await toolOutput(listDatabasesCommand(source), baseEnv)).split("\n").map((line) => line.trim()).filter(Boolean);
+  const listed = (await toolOutput(listDatabasesCommand(source), baseEnv))
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean);
   const databases = listed.filter((name) => !MYSQL_SYSTEM_DATABASES.includes(name.toLowerCase()) && !ignored.has(name));
   if (databases.length === 0) {
-    throw new BackupError(`The database server at ${source.host} has no database to back up besides its system databases and the databases to ignore (${[...ignored].join(", ") || "none"}).`);
+    throw new BackupError(
+      `The database server at ${source.host} has no database to back up besides its system databases and the databases to ignore (${[...ignored].join(", ") || "none"}).`,
+    );
   }
   return dumpCommand(source, databases);
 }

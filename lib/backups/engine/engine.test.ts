@@ -46,13 +46,19 @@ function sh(script: string, env: Record<string, string> = {}): string {
 }
 
 function psql(database: string, query: string): string {
-  return execFileSync("psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", PG.host, "-U", PG.user, "-d", database, "-c", query], { encoding: "utf8" }).trim();
+  return execFileSync("psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", PG.host, "-U", PG.user, "-d", database, "-c", query], {
+    encoding: "utf8",
+  }).trim();
 }
 
 function mysql(query: string, database?: string): string {
-  return execFileSync("mysql", ["-h", MY.host, "-P", String(MY.port), "-u", MY.user, "--protocol=TCP", "-N", "-B", ...(database ? [database] : []), "-e", query], {
-    encoding: "utf8",
-  }).trim();
+  return execFileSync(
+    "mysql",
+    ["-h", MY.host, "-P", String(MY.port), "-u", MY.user, "--protocol=TCP", "-N", "-B", ...(database ? [database] : []), "-e", query],
+    {
+      encoding: "utf8",
+    },
+  ).trim();
 }
 
 const PG_TABLES = ["accounts", "orders", "audit_log"] as const;
@@ -101,7 +107,11 @@ function mysqlFingerprint(database: string, table: keyof typeof MY_ID): string {
     `set session group_concat_max_len = 1024 * 1024 * 64;
      select concat(count(*), ':', coalesce(md5(group_concat(concat_ws('|', t.*) order by t.${id} separator ',')), '')) from \`${table}\` t;`.replace(
       "concat_ws('|', t.*)",
-      table === "User_" ? "concat_ws('|', userId, emailAddress, screenName)" : table === "Order_" ? "concat_ws('|', orderId, userId, note, createDate)" : "concat_ws('|', auditLogId, line)",
+      table === "User_"
+        ? "concat_ws('|', userId, emailAddress, screenName)"
+        : table === "Order_"
+          ? "concat_ws('|', orderId, userId, note, createDate)"
+          : "concat_ws('|', auditLogId, line)",
     ),
     database,
   );
@@ -137,7 +147,15 @@ async function objectsUnder(storage: Storage, prefix: string): Promise<string[]>
 
 describe("dump commands", () => {
   it("never put the password in argv, and quote excluded PostgreSQL tables exactly", () => {
-    const pg = dumpCommand({ engine: "postgresql", host: "db", port: 5433, database: "lportal", user: "liferay", password: "s3cret", excludedTables: ["Audit_Log", "public.big"] });
+    const pg = dumpCommand({
+      engine: "postgresql",
+      host: "db",
+      port: 5433,
+      database: "lportal",
+      user: "liferay",
+      password: "s3cret",
+      excludedTables: ["Audit_Log", "public.big"],
+    });
     expect(pg.args.join(" ")).not.toContain("s3cret");
     expect(pg.env.PGPASSWORD).toBe("s3cret");
     expect(pg.args).toContain('--exclude-table="Audit_Log"');
@@ -146,14 +164,18 @@ describe("dump commands", () => {
     const my = dumpCommand({ engine: "mysql", host: "db", port: null, database: "lportal", user: "liferay", password: "s3cret", excludedTables: ["AuditLog"] });
     expect(my.args.join(" ")).not.toContain("s3cret");
     expect(my.env.MYSQL_PWD).toBe("s3cret");
-    expect(my.args).toEqual(expect.arrayContaining(["--databases", "lportal", "--add-drop-database", "--single-transaction", "--ignore-table=lportal.AuditLog"]));
+    expect(my.args).toEqual(
+      expect.arrayContaining(["--databases", "lportal", "--add-drop-database", "--single-transaction", "--ignore-table=lportal.AuditLog"]),
+    );
   });
 
   it("picks the line of stderr that says what went wrong", () => {
     expect(usefulStderrLine('pg_dump: error: connection to server at "127.0.0.1", port 1 failed: Connection refused\n\tIs the server running?')).toBe(
       'pg_dump: error: connection to server at "127.0.0.1", port 1 failed: Connection refused',
     );
-    expect(usefulStderrLine("mysqldump: [Warning] Using a password\nmysqldump: Got error: 1049: \"Unknown database 'x'\" when selecting the database")).toMatch(/Unknown database/);
+    expect(usefulStderrLine("mysqldump: [Warning] Using a password\nmysqldump: Got error: 1049: \"Unknown database 'x'\" when selecting the database")).toMatch(
+      /Unknown database/,
+    );
     expect(usefulStderrLine("")).toBeNull();
   });
 });
@@ -192,7 +214,15 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
 
   async function runJobs(): Promise<void> {
     const stop = startJobWorker({ db: handle.db, handlers: { [CREATE_BACKUP_QUEUE]: createBackupJobHandler(deps) }, pollMs: 10 });
-    await until(async () => (await handle.db.select().from(jobs).where(sql`${jobs.status} in ('queued', 'running')`)).length === 0);
+    await until(
+      async () =>
+        (
+          await handle.db
+            .select()
+            .from(jobs)
+            .where(sql`${jobs.status} in ('queued', 'running')`)
+        ).length === 0,
+    );
     await stop();
   }
 
@@ -273,9 +303,16 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
     // The volume: exactly the folder's files, under document_library/.
     const volumeFile = path.join(root, `${queued.id}.tgz`);
     await writeFile(volumeFile, await streamToBuffer(await storage.getObject(backupObjectKey(queued.id, "volume"))));
-    const entries = sh(`tar tzf ${volumeFile}`).split("\n").filter((line) => line && !line.endsWith("/"));
+    const entries = sh(`tar tzf ${volumeFile}`)
+      .split("\n")
+      .filter((line) => line && !line.endsWith("/"));
     expect(entries.sort()).toEqual(volumeFiles);
-    expect(sh(`tar tzf ${volumeFile}`).split("\n").filter(Boolean).every((line) => line.startsWith("document_library/"))).toBe(true);
+    expect(
+      sh(`tar tzf ${volumeFile}`)
+        .split("\n")
+        .filter(Boolean)
+        .every((line) => line.startsWith("document_library/")),
+    ).toBe(true);
 
     const audit = await listAuditEvents(handle.db, { environmentId: environment.id });
     expect(audit.find((e) => e.backupId === queued.id)?.action).toBe("backup.create");
@@ -314,7 +351,14 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
   });
 
   it("fails with a readable reason on a refused connection, stores nothing and releases the lock", async () => {
-    const environment = await configure("dev", { dbEngine: "postgresql", dbHost: "127.0.0.1", dbPort: 1, dbName: pgSource, dbUser: PG.user, volumePath: volumePath() });
+    const environment = await configure("dev", {
+      dbEngine: "postgresql",
+      dbHost: "127.0.0.1",
+      dbPort: 1,
+      dbName: pgSource,
+      dbUser: PG.user,
+      volumePath: volumePath(),
+    });
     const queued = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
     await runJobs();
     const backup = await getBackup(handle.db, { id: queued.id });
@@ -325,7 +369,10 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
     expect(await getEnvironmentLock(handle.db, { environmentId: environment.id })).toBeUndefined();
     expect((await getJob(handle.db, { jobId: (await handle.db.select().from(jobs))[0]!.id }))?.status).toBe("failed");
     const audit = await listAuditEvents(handle.db, { environmentId: environment.id });
-    expect(audit.find((e) => e.backupId === queued.id)).toMatchObject({ action: "backup.create_failed", detail: expect.objectContaining({ reason: backup!.statusReason }) });
+    expect(audit.find((e) => e.backupId === queued.id)).toMatchObject({
+      action: "backup.create_failed",
+      detail: expect.objectContaining({ reason: backup!.statusReason }),
+    });
   });
 
   it("a full disk fails the backup with a reason a person can act on, and deletes what was written", async () => {
@@ -349,10 +396,25 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
       },
     });
     const fullDeps = { ...deps, storage: full };
-    const environment = await configure("dev", { dbEngine: "postgresql", dbHost: PG.host, dbPort: PG.port, dbName: pgSource, dbUser: PG.user, volumePath: volumePath() });
+    const environment = await configure("dev", {
+      dbEngine: "postgresql",
+      dbHost: PG.host,
+      dbPort: PG.port,
+      dbName: pgSource,
+      dbUser: PG.user,
+      volumePath: volumePath(),
+    });
     const queued = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
     const stop = startJobWorker({ db: handle.db, handlers: { [CREATE_BACKUP_QUEUE]: createBackupJobHandler(fullDeps) }, pollMs: 10 });
-    await until(async () => (await handle.db.select().from(jobs).where(sql`${jobs.status} in ('queued', 'running')`)).length === 0);
+    await until(
+      async () =>
+        (
+          await handle.db
+            .select()
+            .from(jobs)
+            .where(sql`${jobs.status} in ('queued', 'running')`)
+        ).length === 0,
+    );
     await stop();
     const backup = await getBackup(handle.db, { id: queued.id });
     expect(backup?.status).toBe("failed");
@@ -362,7 +424,14 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
   });
 
   it("says pg_dump is not installed when it is not on the PATH", async () => {
-    const environment = await configure("dev", { dbEngine: "postgresql", dbHost: PG.host, dbPort: PG.port, dbName: pgSource, dbUser: PG.user, volumePath: volumePath() });
+    const environment = await configure("dev", {
+      dbEngine: "postgresql",
+      dbHost: PG.host,
+      dbPort: PG.port,
+      dbName: pgSource,
+      dbUser: PG.user,
+      volumePath: volumePath(),
+    });
     const queued = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
     const empty = await mkdtemp(path.join(tmpdir(), "lifeboat-no-tools-"));
     const saved = deps.toolEnv;
@@ -379,13 +448,30 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
   });
 
   it("fails readably when the volume folder is missing or a MySQL database does not exist", async () => {
-    let environment = await configure("dev", { dbEngine: "postgresql", dbHost: PG.host, dbPort: PG.port, dbName: pgSource, dbUser: PG.user, volumePath: path.join(root, "nowhere") });
+    let environment = await configure("dev", {
+      dbEngine: "postgresql",
+      dbHost: PG.host,
+      dbPort: PG.port,
+      dbName: pgSource,
+      dbUser: PG.user,
+      volumePath: path.join(root, "nowhere"),
+    });
     let queued = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
     await runJobs();
-    expect(await getBackup(handle.db, { id: queued.id })).toMatchObject({ status: "failed", statusReason: `The volume folder ${path.join(root, "nowhere")} does not exist on the Lifeboat server.` });
+    expect(await getBackup(handle.db, { id: queued.id })).toMatchObject({
+      status: "failed",
+      statusReason: `The volume folder ${path.join(root, "nowhere")} does not exist on the Lifeboat server.`,
+    });
     expect(await objectsUnder(storage, `backups/${queued.id}/`)).toEqual([]);
 
-    environment = await configure("uat", { dbEngine: "mysql", dbHost: MY.host, dbPort: MY.port, dbName: `${mySource}_missing`, dbUser: MY.user, volumePath: volumePath() });
+    environment = await configure("uat", {
+      dbEngine: "mysql",
+      dbHost: MY.host,
+      dbPort: MY.port,
+      dbName: `${mySource}_missing`,
+      dbUser: MY.user,
+      volumePath: volumePath(),
+    });
     queued = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
     await runJobs();
     const backup = await getBackup(handle.db, { id: queued.id });
@@ -394,11 +480,24 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
   });
 
   it("refuses members (403), environments without a source (422) and a busy environment (409)", async () => {
-    const environment = await configure("dev", { dbEngine: "postgresql", dbHost: PG.host, dbPort: PG.port, dbName: pgSource, dbUser: PG.user, volumePath: volumePath() });
-    const codeOf = (promise: Promise<unknown>) => promise.then(() => "ok", (error: unknown) => (isAppError(error) ? `${error.status} ${error.message}` : String(error)));
+    const environment = await configure("dev", {
+      dbEngine: "postgresql",
+      dbHost: PG.host,
+      dbPort: PG.port,
+      dbName: pgSource,
+      dbUser: PG.user,
+      volumePath: volumePath(),
+    });
+    const codeOf = (promise: Promise<unknown>) =>
+      promise.then(
+        () => "ok",
+        (error: unknown) => (isAppError(error) ? `${error.status} ${error.message}` : String(error)),
+      );
     expect(await codeOf(requestBackup({ db: handle.db, actor: member, environment, input: {} }))).toMatch(/^403 /);
     const bare = await configure("prd", { dbEngine: null, dbHost: null, dbName: null, dbUser: null, volumePath: null });
-    expect(await codeOf(requestBackup({ db: handle.db, actor: admin, environment: bare, input: {} }))).toMatch(/^422 acme-prd has no database connection .* and no volume folder configured/);
+    expect(await codeOf(requestBackup({ db: handle.db, actor: admin, environment: bare, input: {} }))).toMatch(
+      /^422 acme-prd has no database connection .* and no volume folder configured/,
+    );
 
     const first = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
     const second = await codeOf(requestBackup({ db: handle.db, actor: admin, environment, input: {} }));
@@ -406,13 +505,27 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
     expect(second).toContain(first.id);
     await runJobs();
     // An upload holding the environment blocks a backup the same way.
-    await acquireEnvironmentLock(handle.db, { environmentId: environment.id, operation: "upload", holder: "upload:00000000-0000-0000-0000-000000000000:x", ttlMs: 60_000 });
-    expect(await codeOf(requestBackup({ db: handle.db, actor: admin, environment, input: {} }))).toMatch(/^409 acme-dev is busy: a backup is being generated from an upload/);
+    await acquireEnvironmentLock(handle.db, {
+      environmentId: environment.id,
+      operation: "upload",
+      holder: "upload:00000000-0000-0000-0000-000000000000:x",
+      ttlMs: 60_000,
+    });
+    expect(await codeOf(requestBackup({ db: handle.db, actor: admin, environment, input: {} }))).toMatch(
+      /^409 acme-dev is busy: a backup is being generated from an upload/,
+    );
     await handle.db.execute(sql`delete from environment_locks where environment_id = ${environment.id}`);
   });
 
   it("a backup whose worker dies is run again, then failed with its lock released and nothing stored", async () => {
-    const environment = await configure("dev", { dbEngine: "postgresql", dbHost: PG.host, dbPort: PG.port, dbName: pgSource, dbUser: PG.user, volumePath: volumePath() });
+    const environment = await configure("dev", {
+      dbEngine: "postgresql",
+      dbHost: PG.host,
+      dbPort: PG.port,
+      dbName: pgSource,
+      dbUser: PG.user,
+      volumePath: volumePath(),
+    });
     const queued = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
     const handlers = { [CREATE_BACKUP_QUEUE]: createBackupJobHandler(deps) };
     for (const attempt of [1, 2]) {
@@ -421,7 +534,10 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
       // The worker got as far as marking the backup running and storing part of a file, then died.
       await handle.db.execute(sql`update backups set status = 'running' where id = ${queued.id}`);
       await storage.putObject(backupObjectKey(queued.id, "database"), Readable.from([Buffer.from("partial")]));
-      await handle.db.update(jobs).set({ leaseExpiresAt: sql`now() - interval '1 second'` }).where(eq(jobs.id, job!.id));
+      await handle.db
+        .update(jobs)
+        .set({ leaseExpiresAt: sql`now() - interval '1 second'` })
+        .where(eq(jobs.id, job!.id));
       expect(await sweepExpiredJobs({ db: handle.db, handlers })).toBe(1);
       expect(await getEnvironmentLock(handle.db, { environmentId: environment.id })).toBeUndefined();
       const backup = await getBackup(handle.db, { id: queued.id });
@@ -432,10 +548,20 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
   });
 
   it("a retried backup after a dead worker completes", async () => {
-    const environment = await configure("dev", { dbEngine: "postgresql", dbHost: PG.host, dbPort: PG.port, dbName: pgSource, dbUser: PG.user, volumePath: volumePath() });
+    const environment = await configure("dev", {
+      dbEngine: "postgresql",
+      dbHost: PG.host,
+      dbPort: PG.port,
+      dbName: pgSource,
+      dbUser: PG.user,
+      volumePath: volumePath(),
+    });
     const queued = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
     const job = await claimJob(handle.db, { queues: [CREATE_BACKUP_QUEUE], workerId: "doomed", leaseMs: 60_000 });
-    await handle.db.update(jobs).set({ leaseExpiresAt: sql`now() - interval '1 second'` }).where(eq(jobs.id, job!.id));
+    await handle.db
+      .update(jobs)
+      .set({ leaseExpiresAt: sql`now() - interval '1 second'` })
+      .where(eq(jobs.id, job!.id));
     await sweepExpiredJobs({ db: handle.db, handlers: { [CREATE_BACKUP_QUEUE]: createBackupJobHandler(deps) } });
     await runJobs();
     expect((await getBackup(handle.db, { id: queued.id }))?.status).toBe("completed");
@@ -456,8 +582,16 @@ describe("progress", () => {
       await seedDemoProject(handle.db);
       const [environment] = await handle.db.select().from(environments).where(eq(environments.name, "dev"));
       const actor: Actor = { kind: "user", id: "a", email: "alice@acme.test", name: null, groups: [], roles: new Map([[environment!.id, "admin"]]) };
-      await handle.db.update(environments).set({ dbEngine: "postgresql", dbHost: "h", dbName: "d", dbUser: "u", volumePath: "/v" }).where(eq(environments.id, environment!.id));
-      const backup = await requestBackup({ db: handle.db, actor, environment: { ...environment!, dbEngine: "postgresql", dbHost: "h", dbName: "d", dbUser: "u", volumePath: "/v" }, input: {} });
+      await handle.db
+        .update(environments)
+        .set({ dbEngine: "postgresql", dbHost: "h", dbName: "d", dbUser: "u", volumePath: "/v" })
+        .where(eq(environments.id, environment!.id));
+      const backup = await requestBackup({
+        db: handle.db,
+        actor,
+        environment: { ...environment!, dbEngine: "postgresql", dbHost: "h", dbName: "d", dbUser: "u", volumePath: "/v" },
+        input: {},
+      });
       await handle.db.execute(sql`update backups set status = 'running' where id = ${backup.id}`);
       let updates = 0;
       const counting = new Proxy(handle.db, {

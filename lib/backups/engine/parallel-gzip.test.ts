@@ -40,7 +40,7 @@ describe("ParallelGzip", () => {
     const input = sqlLike(5 * 1024 * 1024 + 12_345);
     // Uneven chunks, like a pipe delivers them.
     const chunks: Buffer[] = [];
-    for (let at = 0; at < input.length; ) {
+    for (let at = 0; at < input.length;) {
       const size = 1 + Math.floor(Math.random() * 200_000);
       chunks.push(input.subarray(at, at + size));
       at += size;

@@ -119,7 +119,9 @@ function fakeLookup(table: Record<string, string[]>): LookupFunction {
 
 describe("guardedLookup", () => {
   const resolve = (policy: DestinationPolicy, hostname: string, all: boolean) =>
-    new Promise<{ error: unknown; address: unknown }>((done) => guardedLookup(policy)(hostname, { all } as never, (error, address) => done({ error, address })));
+    new Promise<{ error: unknown; address: unknown }>((done) =>
+      guardedLookup(policy)(hostname, { all } as never, (error, address) => done({ error, address })),
+    );
   const lookup = fakeLookup({ "public.test": ["93.184.216.34"], "mixed.test": ["93.184.216.34", "10.0.0.7"], "mapped.test": ["::ffff:169.254.169.254"] });
 
   it("refuses a name when any address it resolves to is internal, and says only the name", async () => {
@@ -204,11 +206,15 @@ describe("fetchToStorage holds every hop to the destination policy", () => {
 
   it("refuses a loopback URL by default without a request reaching it, literal or by name", async () => {
     const policy = { allowPrivateNetworks: false };
-    expect(await reasonOf(`${allowed.base}/file`, policy)).toBe(`remote_url points to a private or internal address (127.0.0.1), which Lifeboat does not fetch from. ${ALLOW}`);
+    expect(await reasonOf(`${allowed.base}/file`, policy)).toBe(
+      `remote_url points to a private or internal address (127.0.0.1), which Lifeboat does not fetch from. ${ALLOW}`,
+    );
     expect(await reasonOf(`http://localhost:${allowed.port}/file`, policy)).toBe(
       `remote_url http://localhost:${allowed.port}/file: localhost resolves to a private or internal address, which Lifeboat does not fetch from. ${ALLOW}`,
     );
-    expect(await reasonOf(`http://[::ffff:127.0.0.1]:${allowed.port}/file`, policy)).toMatch(/^remote_url points to a private or internal address \(\[::ffff:7f00:1\]\)/);
+    expect(await reasonOf(`http://[::ffff:127.0.0.1]:${allowed.port}/file`, policy)).toMatch(
+      /^remote_url points to a private or internal address \(\[::ffff:7f00:1\]\)/,
+    );
     expect(allowed.seen).toHaveLength(0);
   });
 

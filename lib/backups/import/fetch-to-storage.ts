@@ -121,11 +121,14 @@ function get(target: URL, headers: Record<string, string>, policy: DestinationPo
  */
 function refusedDestination(label: string, original: URL, current: URL, hop: number): ImportError {
   const allow = "An administrator of the Lifeboat server can allow it with IMPORT_ALLOW_PRIVATE_NETWORKS=true.";
-  if (hop > 0) return new ImportError(`${label} ${redactUrl(original)} redirects to a private or internal address, which Lifeboat does not fetch from. ${allow}`);
+  if (hop > 0)
+    return new ImportError(`${label} ${redactUrl(original)} redirects to a private or internal address, which Lifeboat does not fetch from. ${allow}`);
   if (isIP(current.hostname.replace(/^\[|\]$/g, "")) !== 0) {
     return new ImportError(`${label} points to a private or internal address (${current.hostname}), which Lifeboat does not fetch from. ${allow}`);
   }
-  return new ImportError(`${label} ${redactUrl(original)}: ${current.hostname} resolves to a private or internal address, which Lifeboat does not fetch from. ${allow}`);
+  return new ImportError(
+    `${label} ${redactUrl(original)}: ${current.hostname} resolves to a private or internal address, which Lifeboat does not fetch from. ${allow}`,
+  );
 }
 
 /**
@@ -215,7 +218,11 @@ class TransferGuard extends Transform {
   #arm(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
-      this.destroy(new ImportError(`${this.label} ${redactUrl(this.url)}: no data arrived for ${Math.round(this.limits.idleTimeoutMs / 1000)} seconds after ${formatBytes(this.#bytes)}.`));
+      this.destroy(
+        new ImportError(
+          `${this.label} ${redactUrl(this.url)}: no data arrived for ${Math.round(this.limits.idleTimeoutMs / 1000)} seconds after ${formatBytes(this.#bytes)}.`,
+        ),
+      );
     }, this.limits.idleTimeoutMs);
     this.#timer.unref();
   }
@@ -270,7 +277,14 @@ export async function fetchToStorage(input: {
   let bodyError: unknown;
   body.once("error", (error) => (bodyError ??= error));
   try {
-    const stored = await streamToStorage({ storage: input.storage, key: input.key, source: body, transforms: [guard], onBytes: input.onBytes, signal: input.signal });
+    const stored = await streamToStorage({
+      storage: input.storage,
+      key: input.key,
+      source: body,
+      transforms: [guard],
+      onBytes: input.onBytes,
+      signal: input.signal,
+    });
     if (length !== null && stored.size !== length) {
       throw new ImportError(`${input.label} ${redactUrl(url)} ended after ${formatBytes(stored.size)} of the ${formatBytes(length)} its server announced.`);
     }

@@ -113,7 +113,10 @@ export async function requestImport({
   if (!canUploadBackup(actor, environment)) {
     throw new AppError("forbidden", `Only administrators of ${environmentLabel(environment)} may import backups into it.`);
   }
-  for (const [field, value] of [["remote_url", input.remoteUrl], ["volume_url", input.volumeUrl]] as const) {
+  for (const [field, value] of [
+    ["remote_url", input.remoteUrl],
+    ["volume_url", input.volumeUrl],
+  ] as const) {
     if (!isFetchableUrl(value)) throw new AppError("bad_request", `${field} must be an http:// or https:// URL.`);
     // What is internal without asking DNS is refused now; names are checked by the job as it connects, every redirect included.
     const internal = obviouslyInternalHost(new URL(value));
@@ -149,7 +152,13 @@ export async function requestImport({
 /** Marks an import failed (unless it already finished), deletes what it stored, and audits why (the URLs redacted). */
 export async function failImport(
   deps: { db: Db; storage: Storage },
-  input: { backup: Pick<Backup, "id" | "createdBy" | "createdByType">; environment: Environment; reason: string; payload?: Partial<ImportPayload>; jobId?: string },
+  input: {
+    backup: Pick<Backup, "id" | "createdBy" | "createdByType">;
+    environment: Environment;
+    reason: string;
+    payload?: Partial<ImportPayload>;
+    jobId?: string;
+  },
 ): Promise<boolean> {
   const request = input.payload?.request;
   return failBackup(deps, {
@@ -181,7 +190,14 @@ function readSources(payload: ImportPayload): { remoteUrl: string; volumeUrl: st
 
 async function recordImported(
   db: Db,
-  input: { backup: Backup; environment: Environment; files: StoredUploadFiles; verified: Awaited<ReturnType<typeof verifyStoredFiles>>; payload: ImportPayload; jobId: string },
+  input: {
+    backup: Backup;
+    environment: Environment;
+    files: StoredUploadFiles;
+    verified: Awaited<ReturnType<typeof verifyStoredFiles>>;
+    payload: ImportPayload;
+    jobId: string;
+  },
 ): Promise<void> {
   const { backup, environment, payload } = input;
   const completedAt = new Date();
@@ -240,7 +256,13 @@ export async function runImport(deps: ImportDeps, job: Pick<Job, "id">, payload:
   const holder = jobLockHolder(job.id, backup.createdBy);
   await holdEnvironmentLock(db, { environment, holder, ttlMs, work: "import", operation: "backup", backupId: backup.id });
 
-  const log = logger.child({ backupId: backup.id, jobId: job.id, environment: environmentLabel(environment), remoteUrl: payload.remoteUrl, volumeUrl: payload.volumeUrl });
+  const log = logger.child({
+    backupId: backup.id,
+    jobId: job.id,
+    environment: environmentLabel(environment),
+    remoteUrl: payload.remoteUrl,
+    volumeUrl: payload.volumeUrl,
+  });
   const abort = new AbortController();
   const stopHeartbeat = keepEnvironmentLock(db, { environment, holder, ttlMs, work: "import" }, abort, (message) => new LockLostError(message));
   const onJobLost = () => abort.abort(context?.signal?.reason);
@@ -271,15 +293,33 @@ export async function runImport(deps: ImportDeps, job: Pick<Job, "id">, payload:
       throw error;
     };
     const fetchOne = (kind: FileKind, url: string, label: string): Promise<StoredObject> =>
-      fetchToStorage({ storage, key: backupObjectKey(backup.id, kind), url, label, limits, policy, onBytes: (n) => progress.add(n), onLength: onLength(kind), signal: abort.signal }).catch(failFast);
+      fetchToStorage({
+        storage,
+        key: backupObjectKey(backup.id, kind),
+        url,
+        label,
+        limits,
+        policy,
+        onBytes: (n) => progress.add(n),
+        onLength: onLength(kind),
+        signal: abort.signal,
+      }).catch(failFast);
     // Settled, not raced: cleanup must not run while the other file is still being written.
-    const [database, volume] = await Promise.allSettled([fetchOne("database", sources.remoteUrl, "remote_url"), fetchOne("volume", sources.volumeUrl, "volume_url")]);
+    const [database, volume] = await Promise.allSettled([
+      fetchOne("database", sources.remoteUrl, "remote_url"),
+      fetchOne("volume", sources.volumeUrl, "volume_url"),
+    ]);
     if (abort.signal.aborted) throw abort.signal.reason;
     if (database.status === "rejected") throw database.reason;
     if (volume.status === "rejected") throw volume.reason;
 
     const files: StoredUploadFiles = {
-      database: { kind: "database", fileName: urlFileName(sources.remoteUrl) ?? FILE_NAMES.database, sizeBytes: database.value.size, storageKey: database.value.key },
+      database: {
+        kind: "database",
+        fileName: urlFileName(sources.remoteUrl) ?? FILE_NAMES.database,
+        sizeBytes: database.value.size,
+        storageKey: database.value.key,
+      },
       volume: { kind: "volume", fileName: urlFileName(sources.volumeUrl) ?? FILE_NAMES.volume, sizeBytes: volume.value.size, storageKey: volume.value.key },
     };
     // Read back from storage and checked exactly like an upload: the SHA-256 computed on the way in must match.
@@ -343,7 +383,10 @@ export function createImportJobHandler(deps: ImportDeps): JobHandler {
       const found = await getBackup(db, { id: payload.backupId });
       if (!found) return;
       if (final) {
-        await failImport({ db, storage: deps.storage }, { backup: found, environment: found.environment, reason: ABANDONED_IMPORT_REASON, payload, jobId: job.id });
+        await failImport(
+          { db, storage: deps.storage },
+          { backup: found, environment: found.environment, reason: ABANDONED_IMPORT_REASON, payload, jobId: job.id },
+        );
         return;
       }
       // It runs again from the start: show it as waiting, not as stuck half way.

@@ -148,7 +148,15 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
 
   async function runJobs(): Promise<void> {
     const stop = startJobWorker({ db: handle.db, handlers: { [IMPORT_QUEUE]: createImportJobHandler(deps) }, pollMs: 10 });
-    await until(async () => (await handle.db.select().from(jobs).where(sql`${jobs.status} in ('queued', 'running')`)).length === 0);
+    await until(
+      async () =>
+        (
+          await handle.db
+            .select()
+            .from(jobs)
+            .where(sql`${jobs.status} in ('queued', 'running')`)
+        ).length === 0,
+    );
     await stop();
   }
 
@@ -232,7 +240,10 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
     expect(backup.statusReason).toBe(`remote_url ${web.base}/private/database.gz: the server answered HTTP 401 Unauthorized.`);
     expect(web.seen.find((r) => r.url.startsWith("/private/"))?.authorization).toBe(`Basic ${Buffer.from("ada:p@ss word").toString("base64")}`);
 
-    const direct = await importAndRun(`http://ada:p%40ss%20word@${web.base.slice("http://".length)}/private/database.gz?sig=s3cr3t`, `${web.base}/files/volume.tgz`);
+    const direct = await importAndRun(
+      `http://ada:p%40ss%20word@${web.base.slice("http://".length)}/private/database.gz?sig=s3cr3t`,
+      `${web.base}/files/volume.tgz`,
+    );
     expect(direct.statusReason).toBeNull();
     expect(direct.status).toBe("completed");
     const everything = JSON.stringify({
@@ -256,7 +267,10 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
     const [job] = await handle.db.select().from(jobs);
     expect((await getJob(handle.db, { jobId: job!.id }))?.status).toBe("failed");
     const audit = await listAuditEvents(handle.db, { environmentId: environment.id });
-    expect(audit.find((e) => e.backupId === backup.id)).toMatchObject({ action: "backup.import_failed", detail: expect.objectContaining({ reason: backup.statusReason }) });
+    expect(audit.find((e) => e.backupId === backup.id)).toMatchObject({
+      action: "backup.import_failed",
+      detail: expect.objectContaining({ reason: backup.statusReason }),
+    });
   });
 
   it("fails a file that is not gzip with the same reason an upload gets", async () => {
@@ -275,7 +289,9 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
     expect(refused.statusReason).toBe(`remote_url http://127.0.0.1:${port}/database.gz: 127.0.0.1:${port} refused the connection (nothing listens there).`);
 
     const unknown = await importAndRun(`${web.base}/files/database.gz`, "http://backups.nowhere.invalid/volume.tgz");
-    expect(unknown.statusReason).toMatch(/^volume_url http:\/\/backups\.nowhere\.invalid\/volume\.tgz: the host name backups\.nowhere\.invalid could not be resolved/);
+    expect(unknown.statusReason).toMatch(
+      /^volume_url http:\/\/backups\.nowhere\.invalid\/volume\.tgz: the host name backups\.nowhere\.invalid could not be resolved/,
+    );
 
     const saved = deps.limits;
     deps.limits = { maxBytes: 1024 * 1024 };
@@ -286,7 +302,9 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
       expect(files.database.length).toBeGreaterThan(files.volume.length + 10_000);
       deps.limits = { maxBytes: files.volume.length + 10 };
       const streamed = await importAndRun(`${web.base}/chunked/database.gz`, `${web.base}/files/volume.tgz`);
-      expect(streamed.statusReason).toMatch(new RegExp(`^remote_url ${web.base}/chunked/database\\.gz is larger than the ${files.volume.length + 10} B an imported file may be\\.$`));
+      expect(streamed.statusReason).toMatch(
+        new RegExp(`^remote_url ${web.base}/chunked/database\\.gz is larger than the ${files.volume.length + 10} B an imported file may be\\.$`),
+      );
     } finally {
       deps.limits = saved;
     }
@@ -315,10 +333,20 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
   });
 
   it("refuses members (403), non-http URLs (400) and a busy environment (409)", async () => {
-    const codeOf = (promise: Promise<unknown>) => promise.then(() => "ok", (error: unknown) => (isAppError(error) ? `${error.status} ${error.message}` : String(error)));
+    const codeOf = (promise: Promise<unknown>) =>
+      promise.then(
+        () => "ok",
+        (error: unknown) => (isAppError(error) ? `${error.status} ${error.message}` : String(error)),
+      );
     const input = { remoteUrl: `${web.base}/files/database.gz`, volumeUrl: `${web.base}/files/volume.tgz` };
-    expect(await codeOf(requestImport({ db: handle.db, actor: member, environment, input }))).toBe("403 Only administrators of acme-dev may import backups into it.");
-    expect(await codeOf(requestImport({ db: handle.db, actor: admin, environment, allowPrivateNetworks: true, input: { ...input, volumeUrl: "file:///etc/passwd" } }))).toMatch(/^400 volume_url must be an http/);
+    expect(await codeOf(requestImport({ db: handle.db, actor: member, environment, input }))).toBe(
+      "403 Only administrators of acme-dev may import backups into it.",
+    );
+    expect(
+      await codeOf(
+        requestImport({ db: handle.db, actor: admin, environment, allowPrivateNetworks: true, input: { ...input, volumeUrl: "file:///etc/passwd" } }),
+      ),
+    ).toMatch(/^400 volume_url must be an http/);
 
     const first = await requestImport({ db: handle.db, actor: admin, environment, allowPrivateNetworks: true, input });
     const second = await codeOf(requestImport({ db: handle.db, actor: admin, environment, allowPrivateNetworks: true, input }));
@@ -331,7 +359,11 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
   });
 
   it("refuses loopback and other internal URLs by default: at once when the URL says so, and again when the job connects, never sending a request", async () => {
-    const codeOf = (promise: Promise<unknown>) => promise.then(() => "ok", (error: unknown) => (isAppError(error) ? `${error.status} ${error.message}` : String(error)));
+    const codeOf = (promise: Promise<unknown>) =>
+      promise.then(
+        () => "ok",
+        (error: unknown) => (isAppError(error) ? `${error.status} ${error.message}` : String(error)),
+      );
     const allow = "An administrator of the Lifeboat server can allow it with IMPORT_ALLOW_PRIVATE_NETWORKS=true.";
     const volumeUrl = "https://files.example.com/volume.tgz";
     for (const [url, host] of [
@@ -352,7 +384,9 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
     try {
       const backup = await importAndRun(`${web.base}/files/database.gz`, `${web.base}/files/volume.tgz`);
       expect(backup.status).toBe("failed");
-      expect(backup.statusReason).toMatch(/^(remote|volume)_url points to a private or internal address \(127\.0\.0\.1\), which Lifeboat does not fetch from\. /);
+      expect(backup.statusReason).toMatch(
+        /^(remote|volume)_url points to a private or internal address \(127\.0\.0\.1\), which Lifeboat does not fetch from\. /,
+      );
       expect(backup.statusReason).toContain(allow);
       expect(web.seen).toHaveLength(0);
       expect(await objectsUnder(storage, `backups/${backup.id}/`)).toEqual([]);
@@ -363,7 +397,13 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
   });
 
   it("an import whose worker dies is run again, then failed with its lock released and nothing stored", async () => {
-    const queued = await requestImport({ db: handle.db, actor: admin, environment, allowPrivateNetworks: true, input: { remoteUrl: `${web.base}/files/database.gz`, volumeUrl: `${web.base}/files/volume.tgz` } });
+    const queued = await requestImport({
+      db: handle.db,
+      actor: admin,
+      environment,
+      allowPrivateNetworks: true,
+      input: { remoteUrl: `${web.base}/files/database.gz`, volumeUrl: `${web.base}/files/volume.tgz` },
+    });
     const handlers = { [IMPORT_QUEUE]: createImportJobHandler(deps) };
     for (const attempt of [1, 2]) {
       const job = await claimJob(handle.db, { queues: [IMPORT_QUEUE], workerId: `doomed-${attempt}`, leaseMs: 60_000 });
@@ -371,7 +411,10 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
       // The worker got as far as marking the backup running and storing part of a file, then died.
       await handle.db.execute(sql`update backups set status = 'running' where id = ${queued.id}`);
       await storage.putObject(backupObjectKey(queued.id, "database"), Readable.from([Buffer.from("partial")]));
-      await handle.db.update(jobs).set({ leaseExpiresAt: sql`now() - interval '1 second'` }).where(eq(jobs.id, job!.id));
+      await handle.db
+        .update(jobs)
+        .set({ leaseExpiresAt: sql`now() - interval '1 second'` })
+        .where(eq(jobs.id, job!.id));
       expect(await sweepExpiredJobs({ db: handle.db, handlers })).toBe(1);
       expect(await getEnvironmentLock(handle.db, { environmentId: environment.id })).toBeUndefined();
       const backup = await getBackup(handle.db, { id: queued.id });

@@ -241,15 +241,26 @@ class PostgresRestorer implements DatabaseRestorer {
       const [like] = await sql<{ encoding: string; collate: string; ctype: string; owner: string }[]>`
         select pg_encoding_to_char(d.encoding) as encoding, d.datcollate as collate, d.datctype as ctype, r.rolname as owner
         from pg_database d join pg_roles r on r.oid = d.datdba where d.datname = ${target}`;
-      const options = like
-        ? ` encoding ${pgLiteral(like.encoding)} lc_collate ${pgLiteral(like.collate)} lc_ctype ${pgLiteral(like.ctype)}`
-        : "";
+      const options = like ? ` encoding ${pgLiteral(like.encoding)} lc_collate ${pgLiteral(like.collate)} lc_ctype ${pgLiteral(like.ctype)}` : "";
       await sql.unsafe(`create database ${pgIdent(staging)} template template0${options}`);
       if (like && like.owner !== this.target.user) {
         await sql.unsafe(`alter database ${pgIdent(staging)} owner to ${pgIdent(like.owner)}`).catch(() => undefined);
       }
     });
-    const args = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "--no-password", "--host", this.target.host, "--username", this.target.user, "--dbname", staging];
+    const args = [
+      "-X",
+      "-q",
+      "-v",
+      "ON_ERROR_STOP=1",
+      "--single-transaction",
+      "--no-password",
+      "--host",
+      this.target.host,
+      "--username",
+      this.target.user,
+      "--dbname",
+      staging,
+    ];
     if (this.target.port) args.push("--port", String(this.target.port));
     const env: Record<string, string> = { PGCONNECT_TIMEOUT: "15", PGOPTIONS: "-c client_min_messages=warning" };
     if (this.target.password) env.PGPASSWORD = this.target.password;
@@ -427,7 +438,10 @@ class MysqlRestorer implements DatabaseRestorer {
     );
     const [cs, collation] = charset[0] ?? [];
     const options = cs && collation ? ` character set ${cs} collate ${collation}` : "";
-    await this.#query(`drop database if exists ${quoteMysqlIdentifier(staging)}; create database ${quoteMysqlIdentifier(staging)}${options};`, `Could not create the staging database ${staging}`);
+    await this.#query(
+      `drop database if exists ${quoteMysqlIdentifier(staging)}; create database ${quoteMysqlIdentifier(staging)}${options};`,
+      `Could not create the staging database ${staging}`,
+    );
     // The staging database is also the default one, for a dump made without --databases (no USE of its own).
     const loader = runLoader(this.#command(["--batch", "--max-allowed-packet=1G", ...(await mysqlSandboxFlags(this.toolEnv)), staging]), this.toolEnv);
     await streamInto(loader, input, [new SqlLineTransform(mysqlDatabaseEditor(staging)), new MysqlGuard(quoteMysqlIdentifier(staging))]);

@@ -53,7 +53,8 @@ export async function requestRestore({
   requestInfo?: { ip?: string | null; userAgent?: string | null };
 }): Promise<{ restore: Restore; environment: Environment }> {
   const backup = await getBackup(db, { id: backupId });
-  if (!backup || !isEnvironmentVisible(actor, backup.environment, { productionOnly })) throw new AppError("not_found", `There is no backup ${backupId} you have access to.`);
+  if (!backup || !isEnvironmentVisible(actor, backup.environment, { productionOnly }))
+    throw new AppError("not_found", `There is no backup ${backupId} you have access to.`);
   const source = backup.environment;
 
   const targetName = input.environment ?? source.name;
@@ -64,7 +65,10 @@ export async function requestRestore({
   const label = environmentLabel(target);
   if (!canRestoreBackup(actor, target)) throw new AppError("forbidden", `Only administrators of ${label} may restore backups into it.`);
   if (!canDownloadBackup(actor, source)) {
-    throw new AppError("forbidden", `You may not read backups of ${environmentLabel(source)} (only its administrators may), so you cannot restore them either.`);
+    throw new AppError(
+      "forbidden",
+      `You may not read backups of ${environmentLabel(source)} (only its administrators may), so you cannot restore them either.`,
+    );
   }
 
   if (backup.status !== "completed") throw new AppError("unprocessable", `Backup ${backup.id} is ${backup.status}; only a completed backup can be restored.`);
@@ -74,11 +78,17 @@ export async function requestRestore({
   }
   const missing = missingBackupSource(target);
   if (missing) {
-    throw new AppError("unprocessable", `${label} has no ${missing} configured, so Lifeboat cannot restore into it. An administrator sets them in the environment's settings.`);
+    throw new AppError(
+      "unprocessable",
+      `${label} has no ${missing} configured, so Lifeboat cannot restore into it. An administrator sets them in the environment's settings.`,
+    );
   }
   const engine = backup.dbEngine ?? backup.manifest?.database.engine ?? null;
   if (engine && engine !== target.dbEngine) {
-    throw new AppError("unprocessable", `Backup ${backup.id} holds a ${engine} database, but ${label} runs ${target.dbEngine}; a restore needs the same database engine.`);
+    throw new AppError(
+      "unprocessable",
+      `Backup ${backup.id} holds a ${engine} database, but ${label} runs ${target.dbEngine}; a restore needs the same database engine.`,
+    );
   }
   if (target.isProduction && input.confirm !== target.name) {
     throw new AppError(
@@ -110,10 +120,7 @@ export async function requestRestore({
         .returning();
       const payload: RestorePayload = { restoreId };
       await tx.insert(jobs).values({ id: jobId, queue: RESTORE_QUEUE, payload: { ...payload }, maxAttempts: 1 });
-      await tx
-        .update(backups)
-        .set({ restoreStatus: "queued", restoreResult: null })
-        .where(eq(backups.id, backup.id));
+      await tx.update(backups).set({ restoreStatus: "queued", restoreResult: null }).where(eq(backups.id, backup.id));
       await recordAuditEvent(tx, {
         actor: actor.email,
         actorType: auditActorType(actor),

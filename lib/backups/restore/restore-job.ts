@@ -55,7 +55,8 @@ export const STAGES = {
   done: "Restored",
 } as const;
 
-const INTERNAL_REASON = "Lifeboat could not finish this restore because of an internal error (it has been logged). The environment was left as it was. Try again.";
+const INTERNAL_REASON =
+  "Lifeboat could not finish this restore because of an internal error (it has been logged). The environment was left as it was. Try again.";
 export const ABANDONED_RESTORE_REASON =
   "The Lifeboat server stopped while restoring this backup. What it had staged was removed and the environment was left as it was. Try again.";
 
@@ -73,7 +74,11 @@ export function restoreLockHolder(jobId: string, createdBy: string): string {
 function restoreProgress(db: Db, restoreId: string, intervalMs: number) {
   return throttledProgress(
     intervalMs,
-    (bytes) => db.update(restores).set({ progressBytes: bytes }).where(and(eq(restores.id, restoreId), eq(restores.status, "running"))),
+    (bytes) =>
+      db
+        .update(restores)
+        .set({ progressBytes: bytes })
+        .where(and(eq(restores.id, restoreId), eq(restores.status, "running"))),
     (err) => logger.warn({ err, restoreId }, "could not record restore progress"),
   );
 }
@@ -158,7 +163,15 @@ async function recordCompleted(
       projectId: environment.projectId,
       environmentId: environment.id,
       backupId: restore.backupId,
-      detail: { restoreId: restore.id, backupId: restore.backupId, target: environmentLabel(environment), bytes: input.bytes, durationMs, note: input.note, jobId: input.jobId },
+      detail: {
+        restoreId: restore.id,
+        backupId: restore.backupId,
+        target: environmentLabel(environment),
+        bytes: input.bytes,
+        durationMs,
+        note: input.note,
+        jobId: input.jobId,
+      },
     });
   });
 }
@@ -234,7 +247,14 @@ export async function runRestore(deps: RestoreEngineDeps, job: Pick<Job, "id">, 
     const backup = restore.backupId ? await getBackup(db, { id: restore.backupId }) : undefined;
     const started = await db
       .update(restores)
-      .set({ status: "running", statusReason: null, stage: STAGES.checking, progressBytes: 0, startedAt: new Date(), totalBytes: backup ? backup.files.reduce((sum, f) => sum + f.sizeBytes, 0) : null })
+      .set({
+        status: "running",
+        statusReason: null,
+        stage: STAGES.checking,
+        progressBytes: 0,
+        startedAt: new Date(),
+        totalBytes: backup ? backup.files.reduce((sum, f) => sum + f.sizeBytes, 0) : null,
+      })
       .where(and(eq(restores.id, restore.id), inArray(restores.status, ["queued", "running"])))
       .returning();
     if (started.length === 0) return;

@@ -45,13 +45,19 @@ const PG = { host: "127.0.0.1", port: 5432, user: "postgres" };
 const MY = { host: "127.0.0.1", port: 3306, user: "root" };
 
 function psql(database: string, query: string): string {
-  return execFileSync("psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", PG.host, "-U", PG.user, "-d", database, "-c", query], { encoding: "utf8" }).trim();
+  return execFileSync("psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", PG.host, "-U", PG.user, "-d", database, "-c", query], {
+    encoding: "utf8",
+  }).trim();
 }
 
 function mysql(query: string, database?: string): string {
-  return execFileSync("mysql", ["-h", MY.host, "-P", String(MY.port), "-u", MY.user, "--protocol=TCP", "-N", "-B", ...(database ? [database] : []), "-e", query], {
-    encoding: "utf8",
-  }).trim();
+  return execFileSync(
+    "mysql",
+    ["-h", MY.host, "-P", String(MY.port), "-u", MY.user, "--protocol=TCP", "-N", "-B", ...(database ? [database] : []), "-e", query],
+    {
+      encoding: "utf8",
+    },
+  ).trim();
 }
 
 function createPostgresDatabase(name: string): void {
@@ -70,7 +76,9 @@ function createPostgresDatabase(name: string): void {
 
 /** Every table's rows, order-independent, plus the sequences' positions: what a restore must reproduce. */
 function postgresSnapshot(database: string): Record<string, string> {
-  const tables = psql(database, "select quote_ident(table_name) from information_schema.tables where table_schema = 'public' order by 1").split("\n").filter(Boolean);
+  const tables = psql(database, "select quote_ident(table_name) from information_schema.tables where table_schema = 'public' order by 1")
+    .split("\n")
+    .filter(Boolean);
   const snapshot: Record<string, string> = {};
   for (const table of tables) {
     snapshot[table] = psql(database, `select count(*) || ':' || coalesce(md5(string_agg(t::text, ',' order by t::text)), '') from public.${table} t`);
@@ -119,7 +127,9 @@ async function folderSnapshot(root: string): Promise<Record<string, string>> {
         out[`${name}/`] = "dir";
         await walk(full, name);
       } else if (entry.isFile()) {
-        out[name] = createHash("sha256").update(await readFile(full)).digest("hex");
+        out[name] = createHash("sha256")
+          .update(await readFile(full))
+          .digest("hex");
       } else if (entry.isSymbolicLink()) out[name] = `link → ${await readlink(full)}`;
       else out[name] = "other";
     }
@@ -159,7 +169,11 @@ async function until(check: () => Promise<boolean>, timeoutMs = 30_000): Promise
   }
 }
 
-const codeOf = (promise: Promise<unknown>) => promise.then(() => "ok", (error: unknown) => (isAppError(error) ? `${error.status} ${error.message}` : String(error)));
+const codeOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => "ok",
+    (error: unknown) => (isAppError(error) ? `${error.status} ${error.message}` : String(error)),
+  );
 
 describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
   let handle: DbHandle;
@@ -173,7 +187,11 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
   const pgDev = `lb_rs_dev_${suffix}`;
   const pgUat = `lb_rs_uat_${suffix}`;
   const myDev = `lb_rs_mydev_${suffix}`;
-  const volumes = () => ({ dev: path.join(root, "dev", "document_library"), uat: path.join(root, "uat", "liferay-files"), prd: path.join(root, "prd", "document_library") });
+  const volumes = () => ({
+    dev: path.join(root, "dev", "document_library"),
+    uat: path.join(root, "uat", "liferay-files"),
+    prd: path.join(root, "prd", "document_library"),
+  });
 
   const actorFor = async (email: string, groups: string[]): Promise<Actor> => ({
     kind: "user",
@@ -193,8 +211,10 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     return environment!;
   }
 
-  const pgEnv = (name: string, database: string, volumePath: string) => configure(name, { dbEngine: "postgresql", dbHost: PG.host, dbPort: PG.port, dbName: database, dbUser: PG.user, volumePath });
-  const myEnv = (name: string, database: string, volumePath: string) => configure(name, { dbEngine: "mysql", dbHost: MY.host, dbPort: MY.port, dbName: database, dbUser: MY.user, volumePath });
+  const pgEnv = (name: string, database: string, volumePath: string) =>
+    configure(name, { dbEngine: "postgresql", dbHost: PG.host, dbPort: PG.port, dbName: database, dbUser: PG.user, volumePath });
+  const myEnv = (name: string, database: string, volumePath: string) =>
+    configure(name, { dbEngine: "mysql", dbHost: MY.host, dbPort: MY.port, dbName: database, dbUser: MY.user, volumePath });
 
   async function runJobs(): Promise<void> {
     const stop = startJobWorker({
@@ -203,7 +223,15 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
       pollMs: 10,
     });
     try {
-      await until(async () => (await handle.db.select().from(jobs).where(sql`${jobs.status} in ('queued', 'running')`)).length === 0);
+      await until(
+        async () =>
+          (
+            await handle.db
+              .select()
+              .from(jobs)
+              .where(sql`${jobs.status} in ('queued', 'running')`)
+          ).length === 0,
+      );
     } finally {
       await stop();
     }
@@ -231,7 +259,10 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
 
   /** Replaces a stored backup file and its recorded size and SHA-256, as an uploaded file would have them. */
   async function replaceFile(backupId: string, kind: "database" | "volume", bytes: Buffer, { keepChecksum = false } = {}): Promise<void> {
-    const [file] = await handle.db.select().from(backupFiles).where(sql`${backupFiles.backupId} = ${backupId} and ${backupFiles.kind} = ${kind}`);
+    const [file] = await handle.db
+      .select()
+      .from(backupFiles)
+      .where(sql`${backupFiles.backupId} = ${backupId} and ${backupFiles.kind} = ${kind}`);
     await storage.putObject(file!.storageKey, Readable.from([bytes]));
     if (!keepChecksum) {
       await handle.db
@@ -242,7 +273,10 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
   }
 
   async function storedFile(backupId: string, kind: "database" | "volume"): Promise<Buffer> {
-    const [file] = await handle.db.select().from(backupFiles).where(sql`${backupFiles.backupId} = ${backupId} and ${backupFiles.kind} = ${kind}`);
+    const [file] = await handle.db
+      .select()
+      .from(backupFiles)
+      .where(sql`${backupFiles.backupId} = ${backupId} and ${backupFiles.kind} = ${kind}`);
     const chunks: Buffer[] = [];
     for await (const chunk of await storage.getObject(file!.storageKey)) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
@@ -282,13 +316,18 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     const backupId = await backupOf(dev);
 
     // Change everything a restore must undo.
-    psql(pgDev, `delete from accounts where id > 250; update accounts set note = 'changed' where id = 1; insert into blobs values (99, null, null);
-                 drop table "MixedCase"; create table added_later (id int); select nextval('accounts_id_seq');`);
+    psql(
+      pgDev,
+      `delete from accounts where id > 250; update accounts set note = 'changed' where id = 1; insert into blobs values (99, null, null);
+                 drop table "MixedCase"; create table added_later (id int); select nextval('accounts_id_seq');`,
+    );
     await writeFile(path.join(volumes().dev, "0/12/a.txt"), "overwritten\n");
     await writeFile(path.join(volumes().dev, "new-file.txt"), "added after the backup\n");
     await rm(path.join(volumes().dev, "deep"), { recursive: true });
     // A session on the live database, as the application would hold one: the swap ends it.
-    const idle = execFileSync("bash", ["-c", `(psql -X -h ${PG.host} -U ${PG.user} -d ${pgDev} -c 'select pg_sleep(60)' >/dev/null 2>&1 &) ; echo started`], { encoding: "utf8" });
+    const idle = execFileSync("bash", ["-c", `(psql -X -h ${PG.host} -U ${PG.user} -d ${pgDev} -c 'select pg_sleep(60)' >/dev/null 2>&1 &) ; echo started`], {
+      encoding: "utf8",
+    });
     expect(idle.trim()).toBe("started");
     expect(postgresSnapshot(pgDev)).not.toEqual(tablesBefore);
 
@@ -342,7 +381,10 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     expect(Object.keys(before)).toContain("User_");
     const backupId = await backupOf(dev);
 
-    mysql(`set foreign_key_checks = 0; delete from AssetEntry where entryId = 11; update User_ set screenName = 'changed'; drop table User_; create table Added (id int);`, myDev);
+    mysql(
+      `set foreign_key_checks = 0; delete from AssetEntry where entryId = 11; update User_ set screenName = 'changed'; drop table User_; create table Added (id int);`,
+      myDev,
+    );
     expect(mysqlSnapshot(myDev)).not.toEqual(before);
 
     const restored = await restore(backupId);
@@ -383,14 +425,20 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
       expect((await getBackup(handle.db, { id: backupId }))?.restoreStatus).toBe("failed");
     }
     const audit = await listAuditEvents(handle.db, { environmentId: dev.id });
-    expect(audit[0]).toMatchObject({ action: "backup.restore_failed", backupId, detail: expect.objectContaining({ reason: expect.stringMatching(/database\.gz/) }) });
+    expect(audit[0]).toMatchObject({
+      action: "backup.restore_failed",
+      backupId,
+      detail: expect.objectContaining({ reason: expect.stringMatching(/database\.gz/) }),
+    });
 
     // A good database.gz with a cut-short volume.tgz: the database half, loaded meanwhile, is thrown away too.
     await replaceFile(backupId, "database", good);
     const volume = await storedFile(backupId, "volume");
     await replaceFile(backupId, "volume", volume.subarray(0, Math.floor(volume.length / 2)));
     const failed = await restore(backupId);
-    expect(failed.statusReason).toMatch(/^volume\.tgz is not a valid gzip file: .*\(the file is cut short\)\. Nothing was restored; the environment is unchanged\.$/);
+    expect(failed.statusReason).toMatch(
+      /^volume\.tgz is not a valid gzip file: .*\(the file is cut short\)\. Nothing was restored; the environment is unchanged\.$/,
+    );
     expect(postgresSnapshot(pgDev)).toEqual(tables);
     expect(await folderSnapshot(volumes().dev)).toEqual(files);
     expect(postgresDatabases(`${pgDev}_lb%`)).toEqual([]);
@@ -473,7 +521,9 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
       .where(eq(backups.id, backupId));
     const failed = await restore(backupId);
     expect(failed.status).toBe("failed");
-    expect(failed.statusReason).toMatch(/^This backup comes from PostgreSQL 99 \(99\.0\), but the target server runs PostgreSQL 1\d .*upgrade the target server first\.$/);
+    expect(failed.statusReason).toMatch(
+      /^This backup comes from PostgreSQL 99 \(99\.0\), but the target server runs PostgreSQL 1\d .*upgrade the target server first\.$/,
+    );
     expect(failed.progressBytes).toBe(0);
     expect(postgresDatabases(`${pgDev}_lb%`)).toEqual([]);
   });
@@ -481,7 +531,8 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
   it("checks permissions, the backup, the target and the production confirmation before queueing anything", async () => {
     const dev = await pgEnv("dev", pgDev, volumes().dev);
     const backupId = await backupOf(dev);
-    const ask = (actor: Actor, input: { environment?: string; confirm?: string }, id = backupId) => codeOf(requestRestore({ db: handle.db, actor, backupId: id, input }));
+    const ask = (actor: Actor, input: { environment?: string; confirm?: string }, id = backupId) =>
+      codeOf(requestRestore({ db: handle.db, actor, backupId: id, input }));
 
     expect(await ask(member, {})).toMatch(/^403 Only administrators of acme-dev may restore/);
     expect(await ask(admin, {}, "acme-nosuchbackup-202401010000")).toMatch(/^404 /);
@@ -501,7 +552,14 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     // A prd backup may not be read, so not restored, by someone who administers only the target.
     const [prdBackup] = await handle.db
       .insert(backups)
-      .values({ id: "acme-prdbackupxx-202401010000", environmentId: prd.id, origin: "manual", status: "completed", dbEngine: "postgresql", createdBy: "x@acme.test" })
+      .values({
+        id: "acme-prdbackupxx-202401010000",
+        environmentId: prd.id,
+        origin: "manual",
+        status: "completed",
+        dbEngine: "postgresql",
+        createdBy: "x@acme.test",
+      })
       .returning();
     expect(await ask(nonprodAdmin, { environment: "dev" }, prdBackup!.id)).toMatch(/^403 You may not read backups of acme-prd/);
     expect(await ask(admin, { environment: "dev" }, prdBackup!.id)).toMatch(/^422 Backup acme-prdbackupxx-202401010000 does not have both/);
@@ -512,7 +570,10 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     expect(ok.restore).toMatchObject({ status: "queued", environmentId: prd.id, backupId, createdBy: admin.email, createdByType: "user" });
     expect(await getEnvironmentLock(handle.db, { environmentId: prd.id })).toMatchObject({ operation: "restore", backupId });
     expect((await getBackup(handle.db, { id: backupId }))?.restoreStatus).toBe("queued");
-    expect((await handle.db.select().from(jobs).where(eq(jobs.queue, RESTORE_QUEUE)))[0]).toMatchObject({ maxAttempts: 1, payload: { restoreId: ok.restore.id } });
+    expect((await handle.db.select().from(jobs).where(eq(jobs.queue, RESTORE_QUEUE)))[0]).toMatchObject({
+      maxAttempts: 1,
+      payload: { restoreId: ok.restore.id },
+    });
   });
 
   it("answers 409 while the environment is busy with a backup, an upload or another restore", async () => {
@@ -526,8 +587,15 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     await handle.db.execute(sql`delete from environment_locks`);
     await handle.db.execute(sql`update restores set status = 'failed' where id = ${first.restore.id}`);
 
-    await acquireEnvironmentLock(handle.db, { environmentId: dev.id, operation: "upload", holder: "upload:00000000-0000-0000-0000-000000000000:x", ttlMs: 60_000 });
-    expect(await codeOf(requestRestore({ db: handle.db, actor: admin, backupId, input: {} }))).toMatch(/^409 acme-dev is busy: a backup is being generated from an upload/);
+    await acquireEnvironmentLock(handle.db, {
+      environmentId: dev.id,
+      operation: "upload",
+      holder: "upload:00000000-0000-0000-0000-000000000000:x",
+      ttlMs: 60_000,
+    });
+    expect(await codeOf(requestRestore({ db: handle.db, actor: admin, backupId, input: {} }))).toMatch(
+      /^409 acme-dev is busy: a backup is being generated from an upload/,
+    );
   });
 
   it("a restore whose worker dies ends failed, its lock released and its staged copies removed", async () => {
@@ -543,7 +611,10 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     await handle.db.execute(sql`update restores set status = 'running' where id = ${queued.id}`);
     psql("postgres", `create database ${pgDev}_lbstage_${short}`);
     await mkdir(path.join(`${volumes().dev}.lbstage-${short}`, "document_library"), { recursive: true });
-    await handle.db.update(jobs).set({ leaseExpiresAt: sql`now() - interval '1 second'` }).where(eq(jobs.id, job!.id));
+    await handle.db
+      .update(jobs)
+      .set({ leaseExpiresAt: sql`now() - interval '1 second'` })
+      .where(eq(jobs.id, job!.id));
 
     expect(await sweepExpiredJobs({ db: handle.db, handlers: { [RESTORE_QUEUE]: createRestoreJobHandler(deps) } })).toBe(1);
     expect(await getRestore(handle.db, { id: queued.id })).toMatchObject({ status: "failed", statusReason: ABANDONED_RESTORE_REASON });
@@ -566,7 +637,10 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     // As after `swap`: the live database kept as <db>_lbold_<id>, a restored one (here: empty) in its place.
     psql("postgres", `alter database ${pgDev} rename to ${pgDev}_lbold_${short}`);
     psql("postgres", `create database ${pgDev}`);
-    await handle.db.update(jobs).set({ leaseExpiresAt: sql`now() - interval '1 second'` }).where(eq(jobs.id, job!.id));
+    await handle.db
+      .update(jobs)
+      .set({ leaseExpiresAt: sql`now() - interval '1 second'` })
+      .where(eq(jobs.id, job!.id));
 
     await sweepExpiredJobs({ db: handle.db, handlers: { [RESTORE_QUEUE]: createRestoreJobHandler(deps) } });
     expect((await getRestore(handle.db, { id: queued.id }))?.status).toBe("failed");
@@ -583,7 +657,10 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     await handle.db.execute(sql`update restores set status = 'completed', completed_at = now() where id = ${queued.id}`);
     psql("postgres", `create database ${pgDev}_lbold_${short}`);
     await mkdir(path.join(`${volumes().dev}.lbold-${short}`, "document_library"), { recursive: true });
-    await handle.db.update(jobs).set({ leaseExpiresAt: sql`now() - interval '1 second'` }).where(eq(jobs.id, job!.id));
+    await handle.db
+      .update(jobs)
+      .set({ leaseExpiresAt: sql`now() - interval '1 second'` })
+      .where(eq(jobs.id, job!.id));
 
     await sweepExpiredJobs({ db: handle.db, handlers: { [RESTORE_QUEUE]: createRestoreJobHandler(deps) } });
     expect((await getRestore(handle.db, { id: queued.id }))?.status).toBe("completed");

@@ -51,12 +51,27 @@ describe("restore routes", () => {
     handle = await createTestDatabase("pglite");
     await seedDemoProject(handle.db);
     (globalThis as Record<symbol, unknown>)[DB_KEY] = handle;
-    const target = { dbEngine: "postgresql" as const, dbHost: "127.0.0.1", dbName: "lportal", dbUser: "liferay", volumePath: "/srv/liferay/data/document_library" };
+    const target = {
+      dbEngine: "postgresql" as const,
+      dbHost: "127.0.0.1",
+      dbName: "lportal",
+      dbUser: "liferay",
+      volumePath: "/srv/liferay/data/document_library",
+    };
     await handle.db.update(environments).set(target).where(eq(environments.projectId, "acme"));
     const [dev] = await handle.db.select().from(environments).where(eq(environments.name, "dev"));
-    await handle.db.insert(backups).values({ id: BACKUP_ID, environmentId: dev!.id, origin: "manual", status: "completed", dbEngine: "postgresql", createdBy: ADA.email });
+    await handle.db
+      .insert(backups)
+      .values({ id: BACKUP_ID, environmentId: dev!.id, origin: "manual", status: "completed", dbEngine: "postgresql", createdBy: ADA.email });
     await handle.db.insert(backupFiles).values([
-      { backupId: BACKUP_ID, kind: "database", fileName: "database.gz", sizeBytes: 100, sha256: "a".repeat(64), storageKey: `backups/${BACKUP_ID}/database.gz` },
+      {
+        backupId: BACKUP_ID,
+        kind: "database",
+        fileName: "database.gz",
+        sizeBytes: 100,
+        sha256: "a".repeat(64),
+        storageKey: `backups/${BACKUP_ID}/database.gz`,
+      },
       { backupId: BACKUP_ID, kind: "volume", fileName: "volume.tgz", sizeBytes: 50, sha256: "b".repeat(64), storageKey: `backups/${BACKUP_ID}/volume.tgz` },
     ]);
   });
@@ -100,7 +115,9 @@ describe("restore routes", () => {
     expect(((await list.json()) as { response: RestoreJson[] }).response.map((r) => r.id)).toEqual([restore.id]);
     const devList = await listRestoresRoute(new Request("http://localhost/x"), { params: Promise.resolve({ projectId: "acme", environment: "dev" }) });
     expect(((await devList.json()) as { response: RestoreJson[] }).response).toEqual([]);
-    expect((await listRestoresRoute(new Request("http://localhost/x?limit=0"), { params: Promise.resolve({ projectId: "acme", environment: "uat" }) })).status).toBe(400);
+    expect(
+      (await listRestoresRoute(new Request("http://localhost/x?limit=0"), { params: Promise.resolve({ projectId: "acme", environment: "uat" }) })).status,
+    ).toBe(400);
 
     // The target is locked now: a second restore into it is refused.
     const busy = await restoreBackup(...post(BACKUP_ID, { environment: "uat" }));
@@ -110,7 +127,9 @@ describe("restore routes", () => {
     // Invisible to someone without a role there.
     request.session = { user: NOBODY };
     expect((await getRestoreRoute(new Request("http://localhost"), { params: Promise.resolve({ restoreId: restore.id }) })).status).toBe(404);
-    expect((await listRestoresRoute(new Request("http://localhost/x"), { params: Promise.resolve({ projectId: "acme", environment: "uat" }) })).status).toBe(404);
+    expect((await listRestoresRoute(new Request("http://localhost/x"), { params: Promise.resolve({ projectId: "acme", environment: "uat" }) })).status).toBe(
+      404,
+    );
   });
 
   it("answers 401, 400, 403, 404 and 422 with readable messages", async () => {

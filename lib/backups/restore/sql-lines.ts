@@ -178,7 +178,9 @@ export function mysqlDatabaseEditor(staging: string): LineEditor & { readonly so
       return sourceName;
     },
     interesting(head) {
-      return startsWith(head, "USE `") || startsWith(head, "CREATE DATABASE") || startsWith(head, "DROP DATABASE") || startsWith(head, "/*!40000 DROP DATABASE");
+      return (
+        startsWith(head, "USE `") || startsWith(head, "CREATE DATABASE") || startsWith(head, "DROP DATABASE") || startsWith(head, "/*!40000 DROP DATABASE")
+      );
     },
     edit(line) {
       const text = line.toString("utf8");

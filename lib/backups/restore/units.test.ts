@@ -38,7 +38,10 @@ describe("server versions", () => {
     expect(checkServerVersions("mysql", { backup: "10.11.6-MariaDB", target: "10.6.12-MariaDB" }).allowed).toBe(false);
     expect(checkServerVersions("mysql", { backup: "10.6.12-MariaDB", target: "10.11.6-MariaDB" }).allowed).toBe(true);
     expect(checkServerVersions("postgresql", { backup: null, target: "15.2" })).toMatchObject({ allowed: true, note: expect.stringMatching(/not compared/) });
-    expect(checkServerVersions("mysql", { backup: "8.0.36", target: "10.11.6-MariaDB" })).toMatchObject({ allowed: true, note: expect.stringMatching(/MySQL 8.0.*MariaDB 10.11/) });
+    expect(checkServerVersions("mysql", { backup: "8.0.36", target: "10.11.6-MariaDB" })).toMatchObject({
+      allowed: true,
+      note: expect.stringMatching(/MySQL 8.0.*MariaDB 10.11/),
+    });
   });
 });
 
@@ -118,7 +121,9 @@ describe("dump line edits", () => {
 describe("volume entries", () => {
   it("fails early when the volume's disk cannot hold the archive", async () => {
     await expect(checkFreeSpace(path.join(tmpdir(), "some-volume"), 1)).resolves.toBeUndefined();
-    await expect(checkFreeSpace(path.join(tmpdir(), "some-volume"), 2 ** 60)).rejects.toThrow(/^There is not enough free disk space beside .*some-volume: the document library needs at least \d+ MiB, but only \d+ MiB is free\.$/);
+    await expect(checkFreeSpace(path.join(tmpdir(), "some-volume"), 2 ** 60)).rejects.toThrow(
+      /^There is not enough free disk space beside .*some-volume: the document library needs at least \d+ MiB, but only \d+ MiB is free\.$/,
+    );
     await expect(checkFreeSpace("/no/such/parent/volume", 1)).rejects.toThrow(/The folder \/no\/such\/parent, where the volume folder/);
   });
 
@@ -152,7 +157,7 @@ describe("client command guards", () => {
       "\\restrict abcDEF123",
       "SET standard_conforming_strings = on;",
       "CREATE FUNCTION public.f() RETURNS text LANGUAGE sql AS $_$ select 'it''s \\ fine' $_$;",
-      "CREATE TABLE public.\"We\"\"ird\" (id int, note text DEFAULT E'a\\'b\\\\');",
+      'CREATE TABLE public."We""ird" (id int, note text DEFAULT E\'a\\\'b\\\\\');',
       "/* block /* nested */ \\! not a command */",
       "-- comment with \\! in it",
       "COPY public.t (id, note) FROM stdin;",

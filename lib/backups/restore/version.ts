@@ -53,11 +53,16 @@ export function checkServerVersions(engine: DumpEngine, input: { backup: string 
   const backup = parseServerVersion(engine, input.backup);
   const target = parseServerVersion(engine, input.target);
   if (!backup || !target) {
-    const unknown = !backup ? `the backup's server version${input.backup ? ` ("${input.backup}")` : ""}` : `the target server's version${input.target ? ` ("${input.target}")` : ""}`;
+    const unknown = !backup
+      ? `the backup's server version${input.backup ? ` ("${input.backup}")` : ""}`
+      : `the target server's version${input.target ? ` ("${input.target}")` : ""}`;
     return { allowed: true, note: `Server versions were not compared: ${unknown} is not known.` };
   }
   if (backup.flavor !== target.flavor) {
-    return { allowed: true, note: `Server versions were not compared: the backup comes from ${NAMES[backup.flavor]} ${backup.label}, the target runs ${NAMES[target.flavor]} ${target.label}.` };
+    return {
+      allowed: true,
+      note: `Server versions were not compared: the backup comes from ${NAMES[backup.flavor]} ${backup.label}, the target runs ${NAMES[target.flavor]} ${target.label}.`,
+    };
   }
   if (compareReleases(backup.release, target.release) > 0) {
     return {

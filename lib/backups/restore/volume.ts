@@ -70,15 +70,20 @@ export function unsafeEntryReason(entry: Pick<ReadEntry, "path" | "type" | "link
   }
   if (entry.type === "Link") {
     const linkParts = segments(target);
-    if (!linkParts || linkParts.includes("..") || linkParts[0] !== VOLUME_ROOT) return `it is a hard link to ${JSON.stringify(target)}, outside ${VOLUME_ROOT}/`;
+    if (!linkParts || linkParts.includes("..") || linkParts[0] !== VOLUME_ROOT)
+      return `it is a hard link to ${JSON.stringify(target)}, outside ${VOLUME_ROOT}/`;
   }
   return null;
 }
 
 function explainFsError(error: unknown, where: string): unknown {
   const code = (error as NodeJS.ErrnoException | null)?.code;
-  if (code === "ENOSPC") return new BackupError(`The disk holding ${where} ran out of space while the document library was extracted. Free some space and try again.`, { cause: error });
-  if (code === "EACCES" || code === "EPERM") return new BackupError(`The Lifeboat server may not write to ${where}: ${(error as Error).message}`, { cause: error });
+  if (code === "ENOSPC")
+    return new BackupError(`The disk holding ${where} ran out of space while the document library was extracted. Free some space and try again.`, {
+      cause: error,
+    });
+  if (code === "EACCES" || code === "EPERM")
+    return new BackupError(`The Lifeboat server may not write to ${where}: ${(error as Error).message}`, { cause: error });
   if (code === "EROFS") return new BackupError(`${where} is on a read-only file system.`, { cause: error });
   return error;
 }
@@ -101,7 +106,9 @@ export async function checkFreeSpace(volumePath: string, neededBytes: number): P
   }
   if (free < neededBytes) {
     const mib = (n: number) => `${Math.ceil(n / 1024 / 1024)} MiB`;
-    throw new BackupError(`There is not enough free disk space beside ${volumePath}: the document library needs at least ${mib(neededBytes)}, but only ${mib(free)} is free.`);
+    throw new BackupError(
+      `There is not enough free disk space beside ${volumePath}: the document library needs at least ${mib(neededBytes)}, but only ${mib(free)} is free.`,
+    );
   }
 }
 
@@ -118,7 +125,12 @@ async function removeWhenQuiet(dir: string): Promise<void> {
   for (let round = 0; round < 100 && quiet < 5; round++) {
     await rm(dir, { recursive: true, force: true });
     await sleep(50);
-    quiet = (await stat(dir).then(() => true, () => false)) ? 0 : quiet + 1;
+    quiet = (await stat(dir).then(
+      () => true,
+      () => false,
+    ))
+      ? 0
+      : quiet + 1;
   }
 }
 
@@ -211,7 +223,10 @@ export async function extractVolume(input: { source: Readable; transforms?: Tran
     if (fs !== error) throw fs;
     const code = (error as NodeJS.ErrnoException).code ?? "";
     if (code.startsWith("TAR_")) {
-      throw new BackupError(`volume.tgz is not a valid tar archive: ${(error as Error).message.replace(/^TAR_[A-Z_]+: /, "")}. Nothing was restored; the environment is unchanged.`, { cause: error });
+      throw new BackupError(
+        `volume.tgz is not a valid tar archive: ${(error as Error).message.replace(/^TAR_[A-Z_]+: /, "")}. Nothing was restored; the environment is unchanged.`,
+        { cause: error },
+      );
     }
     throw error;
   }

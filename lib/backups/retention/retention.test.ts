@@ -52,7 +52,13 @@ describe("expiredBackups (which backups a policy expires)", () => {
   });
 
   it("never expires the newest completed backup, even older than the days kept, nor queued or running ones", () => {
-    const old = [candidate("a60", 60), candidate("b90", 90), candidate("run", 100, "running"), candidate("q", 120, "queued"), candidate("new-failed", 1, "failed")];
+    const old = [
+      candidate("a60", 60),
+      candidate("b90", 90),
+      candidate("run", 100, "running"),
+      candidate("q", 120, "queued"),
+      candidate("new-failed", 1, "failed"),
+    ];
     expect(ids({ keepCount: null, keepDays: 7 }, old)).toEqual(["b90:keep_days"]);
     expect(ids({ keepCount: 1, keepDays: 7 }, old)).toEqual(["b90:keep_count"]);
   });
@@ -99,14 +105,25 @@ describe.each(DATABASE_KINDS)("retention on %s", (kind) => {
     await handle.db.execute(sql`delete from restores`);
     await handle.db.execute(sql`delete from backups`);
     await handle.db.execute(sql`delete from audit_events`);
-    await handle.db.update(environments).set({ retentionKeepCount: null, retentionDays: null }).where(sql`true`);
+    await handle.db
+      .update(environments)
+      .set({ retentionKeepCount: null, retentionDays: null })
+      .where(sql`true`);
   });
 
-  const make = (environment: Environment, daysAgo: number, status?: Backup["status"]) => insertTestBackup({ db: handle.db, storage }, { environment, now: NOW, daysAgo, status });
+  const make = (environment: Environment, daysAgo: number, status?: Backup["status"]) =>
+    insertTestBackup({ db: handle.db, storage }, { environment, now: NOW, daysAgo, status });
 
   it("keeps the right backups: the N newest within the days kept, deletes the rest with their files, and audits each as the system", async () => {
     await handle.db.update(environments).set({ retentionKeepCount: 3, retentionDays: 10 }).where(eq(environments.id, uat.id));
-    const [d0, d2, d5, d8, d12, d30] = [await make(uat, 0), await make(uat, 2), await make(uat, 5), await make(uat, 8), await make(uat, 12), await make(uat, 30)];
+    const [d0, d2, d5, d8, d12, d30] = [
+      await make(uat, 0),
+      await make(uat, 2),
+      await make(uat, 5),
+      await make(uat, 8),
+      await make(uat, 12),
+      await make(uat, 30),
+    ];
     const failedOld = await make(uat, 11, "failed");
     const failedNew = await make(uat, 1, "failed");
     const running = await make(uat, 40, "running");
@@ -159,8 +176,17 @@ describe.each(DATABASE_KINDS)("retention on %s", (kind) => {
     const restoredBefore = await make(uat, 5);
     const free = await make(uat, 6);
     await handle.db.insert(restores).values({ backupId: restoring.id, environmentId: dev.id, status: "running", createdBy: "alice@acme.test" });
-    const [doneRestore] = await handle.db.insert(restores).values({ backupId: restoredBefore.id, environmentId: dev.id, status: "completed", createdBy: "alice@acme.test" }).returning();
-    await acquireEnvironmentLock(handle.db, { environmentId: dev.id, operation: "restore", holder: "job:00000000-0000-0000-0000-000000000001:alice@acme.test", backupId: locked.id, ttlMs: 60_000 });
+    const [doneRestore] = await handle.db
+      .insert(restores)
+      .values({ backupId: restoredBefore.id, environmentId: dev.id, status: "completed", createdBy: "alice@acme.test" })
+      .returning();
+    await acquireEnvironmentLock(handle.db, {
+      environmentId: dev.id,
+      operation: "restore",
+      holder: "job:00000000-0000-0000-0000-000000000001:alice@acme.test",
+      backupId: locked.id,
+      ttlMs: 60_000,
+    });
 
     const summary = await applyRetention({ db: handle.db, storage, now: NOW });
     expect(summary.deleted.map((d) => d.backupId).sort()).toEqual([restoredBefore.id, free.id].sort());
@@ -184,7 +210,12 @@ describe.each(DATABASE_KINDS)("retention on %s", (kind) => {
 
     const [a, b] = await Promise.all([applyRetention({ db: handle.db, storage, now: NOW }), applyRetention({ db: handle.db, storage, now: NOW })]);
     const deleted = [...a.deleted, ...b.deleted].map((d) => d.backupId).sort();
-    expect(deleted).toEqual(made.slice(2).map((m) => m.id).sort());
+    expect(deleted).toEqual(
+      made
+        .slice(2)
+        .map((m) => m.id)
+        .sort(),
+    );
     expect([...a.skipped, ...b.skipped].every((s) => s.reason === "missing")).toBe(true);
     expect(await remaining(uat)).toEqual([made[0]!.id, made[1]!.id].sort());
     const audit = (await listAuditEvents(handle.db, { environmentId: uat.id, limit: 100 })).filter((e) => e.action === "backup.delete");

@@ -34,7 +34,9 @@ export async function insertTestBackup(
     for (const kind of ["database", "volume"] as const) {
       const key = backupObjectKey(backup!.id, kind);
       const info = await deps.storage.putObject(key, Readable.from([Buffer.from(`${kind} of ${backup!.id}`)]));
-      await deps.db.insert(backupFiles).values({ backupId: backup!.id, kind, fileName: FILE_NAMES[kind], sizeBytes: info.size, sha256: "0".repeat(64), storageKey: key });
+      await deps.db
+        .insert(backupFiles)
+        .values({ backupId: backup!.id, kind, fileName: FILE_NAMES[kind], sizeBytes: info.size, sha256: "0".repeat(64), storageKey: key });
     }
   }
   return backup!;

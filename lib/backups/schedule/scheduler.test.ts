@@ -68,7 +68,10 @@ describe.each(DATABASE_KINDS)("backup scheduler on %s", (kind) => {
     await handle.db.execute(sql`delete from jobs`);
     await handle.db.execute(sql`delete from backups`);
     await handle.db.execute(sql`delete from audit_events`);
-    await handle.db.update(environments).set({ scheduleCron: null, scheduleLastSlot: null }).where(sql`true`);
+    await handle.db
+      .update(environments)
+      .set({ scheduleCron: null, scheduleLastSlot: null })
+      .where(sql`true`);
   });
 
   it("two instances ticking at once start exactly one backup per slot, as the scheduler, on the job queue", async () => {
@@ -85,7 +88,10 @@ describe.each(DATABASE_KINDS)("backup scheduler on %s", (kind) => {
     expect(queued.map((j) => j.payload)).toEqual([{ backupId: made[0]!.id }]);
 
     // Later ticks inside the same slot, on either instance: nothing more.
-    await Promise.all([runScheduledBackups({ db: handle.db, now: at("2026-03-10T03:00:50.000Z") }), runScheduledBackups({ db: other, now: at("2026-03-10T03:05:00.000Z") })]);
+    await Promise.all([
+      runScheduledBackups({ db: handle.db, now: at("2026-03-10T03:00:50.000Z") }),
+      runScheduledBackups({ db: other, now: at("2026-03-10T03:05:00.000Z") }),
+    ]);
     expect(await scheduledBackups()).toHaveLength(1);
   });
 
@@ -132,13 +138,23 @@ describe.each(DATABASE_KINDS)("backup scheduler on %s", (kind) => {
 
   it("records a slot whose environment is busy as skipped, and one without a source as failed, in the audit log", async () => {
     await configure({ ...source, scheduleCron: "0 3 * * *" });
-    await acquireEnvironmentLock(handle.db, { environmentId: dev.id, operation: "restore", holder: "job:00000000-0000-0000-0000-000000000000:alice@acme.test", ttlMs: 60 * 60_000 });
+    await acquireEnvironmentLock(handle.db, {
+      environmentId: dev.id,
+      operation: "restore",
+      holder: "job:00000000-0000-0000-0000-000000000000:alice@acme.test",
+      ttlMs: 60 * 60_000,
+    });
     const busy = await runScheduledBackups({ db: handle.db, now: at("2026-03-10T03:00:05.000Z") });
     expect(busy).toEqual([expect.objectContaining({ outcome: "skipped", reason: expect.stringMatching(/^acme-dev is busy: a restore .*alice@acme\.test/) })]);
     expect(await scheduledBackups()).toHaveLength(0);
     let audit = await listAuditEvents(handle.db, { environmentId: dev.id });
     expect(audit).toEqual([
-      expect.objectContaining({ action: "backup.schedule_skipped", actor: SCHEDULER_ACTOR, actorType: "system", detail: expect.objectContaining({ slot: "2026-03-10T03:00:00.000Z", reason: busy[0]!.outcome === "skipped" ? busy[0]!.reason : "" }) }),
+      expect.objectContaining({
+        action: "backup.schedule_skipped",
+        actor: SCHEDULER_ACTOR,
+        actorType: "system",
+        detail: expect.objectContaining({ slot: "2026-03-10T03:00:00.000Z", reason: busy[0]!.outcome === "skipped" ? busy[0]!.reason : "" }),
+      }),
     ]);
     // Ticks later in the same slot do not record it again.
     await runScheduledBackups({ db: handle.db, now: at("2026-03-10T03:01:05.000Z") });
@@ -147,9 +163,15 @@ describe.each(DATABASE_KINDS)("backup scheduler on %s", (kind) => {
     await handle.db.delete(environmentLocks).where(eq(environmentLocks.environmentId, dev.id));
     await configure({ dbHost: null, volumePath: null });
     const failed = await runScheduledBackups({ db: handle.db, now: at("2026-03-11T03:00:05.000Z") });
-    expect(failed).toEqual([expect.objectContaining({ outcome: "failed", reason: expect.stringMatching(/has no database connection .* and no volume folder configured/) })]);
+    expect(failed).toEqual([
+      expect.objectContaining({ outcome: "failed", reason: expect.stringMatching(/has no database connection .* and no volume folder configured/) }),
+    ]);
     audit = await listAuditEvents(handle.db, { environmentId: dev.id });
-    expect(audit[0]).toMatchObject({ action: "backup.schedule_failed", actorType: "system", detail: expect.objectContaining({ slot: "2026-03-11T03:00:00.000Z", cron: "0 3 * * *" }) });
+    expect(audit[0]).toMatchObject({
+      action: "backup.schedule_failed",
+      actorType: "system",
+      detail: expect.objectContaining({ slot: "2026-03-11T03:00:00.000Z", cron: "0 3 * * *" }),
+    });
   });
 
   it("a changed schedule starts afresh: the settings clear the recorded slot, so old slots are not run late", async () => {

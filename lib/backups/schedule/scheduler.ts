@@ -44,7 +44,9 @@ export const SCHEDULER_INTERVAL_MS = 30_000;
 export function latestSlot(cron: string, now: Date): Date | null {
   try {
     // prev() is strictly before its start: one millisecond on, a slot equal to now counts.
-    return CronExpressionParser.parse(cron, { tz: "UTC", currentDate: new Date(now.getTime() + 1) }).prev().toDate();
+    return CronExpressionParser.parse(cron, { tz: "UTC", currentDate: new Date(now.getTime() + 1) })
+      .prev()
+      .toDate();
   } catch {
     return null;
   }
@@ -57,7 +59,14 @@ export function latestSlot(cron: string, now: Date): Date | null {
  * backups with created_by_type "system".)
  */
 function schedulerActor(environment: Pick<Environment, "id">): Actor {
-  return { kind: "user", id: `system:${SCHEDULER_ACTOR}`, email: SCHEDULER_ACTOR, name: "Lifeboat scheduler", groups: [], roles: new Map([[environment.id, "admin"]]) };
+  return {
+    kind: "user",
+    id: `system:${SCHEDULER_ACTOR}`,
+    email: SCHEDULER_ACTOR,
+    name: "Lifeboat scheduler",
+    groups: [],
+    roles: new Map([[environment.id, "admin"]]),
+  };
 }
 
 export type ScheduleOutcome =
@@ -122,12 +131,23 @@ async function startSlot(db: Db, environment: Environment, slot: Date): Promise<
  * One scheduler tick at `now`. Returns what it did for the slots it won
  * (an instance that lost a slot to another one reports nothing for it).
  */
-export async function runScheduledBackups({ db, now = new Date(), graceMs = SCHEDULE_GRACE_MS }: { db: Db; now?: Date; graceMs?: number }): Promise<ScheduleOutcome[]> {
+export async function runScheduledBackups({
+  db,
+  now = new Date(),
+  graceMs = SCHEDULE_GRACE_MS,
+}: {
+  db: Db;
+  now?: Date;
+  graceMs?: number;
+}): Promise<ScheduleOutcome[]> {
   const outcomes: ScheduleOutcome[] = [];
   for (const environment of await db.select().from(environments).where(isNotNull(environments.scheduleCron))) {
     const slot = latestSlot(environment.scheduleCron!, now);
     if (!slot) {
-      logger.warn({ environment: environmentLabel(environment), cron: environment.scheduleCron }, "an environment's backup schedule is not a cron expression; it is ignored");
+      logger.warn(
+        { environment: environmentLabel(environment), cron: environment.scheduleCron },
+        "an environment's backup schedule is not a cron expression; it is ignored",
+      );
       continue;
     }
     if (environment.scheduleLastSlot && environment.scheduleLastSlot.getTime() >= slot.getTime()) continue;

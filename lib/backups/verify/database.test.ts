@@ -88,9 +88,7 @@ describe("verifyDatabaseDump", () => {
 
   it("refuses a dump from the other engine, naming both", async () => {
     const error = await failure(verifyDatabaseDump(stream(gz(mysqlDump())), { engine: "postgresql", environmentLabel: "acme-prd" }));
-    expect(error.message).toBe(
-      "database.gz is a MySQL/MariaDB dump, but acme-prd's database is PostgreSQL. Upload a dump of the PostgreSQL database.",
-    );
+    expect(error.message).toBe("database.gz is a MySQL/MariaDB dump, but acme-prd's database is PostgreSQL. Upload a dump of the PostgreSQL database.");
   });
 
   it("warns, naming the tables, when a MySQL dump has lower-case table names", async () => {
@@ -121,9 +119,7 @@ describe("verifyDatabaseDump", () => {
     const text = "CREATE TABLE user_ (id int);\nINSERT INTO user_ VALUES (1);\n";
     const report = await verifyDatabaseDump(stream(gz(text)), { engine: "postgresql" });
     expect(report.engine).toBe("postgresql");
-    expect(report.warnings).toEqual([
-      "database.gz does not say which database wrote it; it was checked as a PostgreSQL dump. Make sure it is one.",
-    ]);
+    expect(report.warnings).toEqual(["database.gz does not say which database wrote it; it was checked as a PostgreSQL dump. Make sure it is one."]);
   });
 
   it("warns about a dump that creates no tables", async () => {
@@ -173,7 +169,13 @@ describe("CreateTableScanner", () => {
         scanner.push(text.subarray(cut, second));
         scanner.push(text.subarray(second));
         scanner.end();
-        expect(scanner.tables().map((t) => t.name).sort(), `cut at ${cut}/${second}`).toEqual(["C", "a_b", "e", "f"]);
+        expect(
+          scanner
+            .tables()
+            .map((t) => t.name)
+            .sort(),
+          `cut at ${cut}/${second}`,
+        ).toEqual(["C", "a_b", "e", "f"]);
       }
     }
   });

@@ -118,9 +118,7 @@ class DumpCheck {
       );
     }
     if (!dialect.engine && expected) {
-      this.#warnings.push(
-        `${this.fileName} does not say which database wrote it; it was checked as a ${ENGINE_LABEL[expected]} dump. Make sure it is one.`,
-      );
+      this.#warnings.push(`${this.fileName} does not say which database wrote it; it was checked as a ${ENGINE_LABEL[expected]} dump. Make sure it is one.`);
     } else if (!dialect.engine) {
       this.#warnings.push(`${this.fileName} does not say which database wrote it, so its table names could not be checked.`);
     }

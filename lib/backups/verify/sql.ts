@@ -8,8 +8,7 @@ export const ENGINE_LABEL: Record<DatabaseEngine, string> = {
 };
 
 export type DumpDialect =
-  | { kind: "sql"; engine: DatabaseEngine | null; serverVersion: string | null; dumpTool: string | null }
-  | { kind: "not-sql"; reason: string };
+  { kind: "sql"; engine: DatabaseEngine | null; serverVersion: string | null; dumpTool: string | null } | { kind: "not-sql"; reason: string };
 
 // Each marker is something only that engine's dump tool writes near the top.
 const POSTGRES_MARKERS = [

@@ -54,7 +54,13 @@ describe("verifyVolumeArchive", () => {
   });
 
   it("accepts entries written as ./document_library/… (tar -C data .)", async () => {
-    const tgz = gz(rawTar([{ path: "./", type: "Directory" }, { path: "./document_library/", type: "Directory" }, { path: "./document_library/x", body: "x" }]));
+    const tgz = gz(
+      rawTar([
+        { path: "./", type: "Directory" },
+        { path: "./document_library/", type: "Directory" },
+        { path: "./document_library/x", body: "x" },
+      ]),
+    );
     await expect(verifyVolumeArchive(stream(tgz))).resolves.toMatchObject({ files: 1, directories: 2 });
   });
 
@@ -105,7 +111,13 @@ describe("verifyVolumeArchive", () => {
   });
 
   it("accepts links that stay inside", async () => {
-    const tgz = gz(rawTar([...GOOD, { path: "document_library/1/latest", type: "SymbolicLink", linkpath: "2/1.0" }, { path: "document_library/copy", type: "Link", linkpath: "document_library/1/2/1.0" }]));
+    const tgz = gz(
+      rawTar([
+        ...GOOD,
+        { path: "document_library/1/latest", type: "SymbolicLink", linkpath: "2/1.0" },
+        { path: "document_library/copy", type: "Link", linkpath: "document_library/1/2/1.0" },
+      ]),
+    );
     await expect(verifyVolumeArchive(stream(tgz))).resolves.toMatchObject({ links: 2 });
   });
 

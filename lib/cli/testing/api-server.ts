@@ -48,8 +48,16 @@ const ENV = "/api/v1/projects/([^/]+)/environments/([^/]+)";
 
 const JSON_ROUTES: JsonRoute[] = [
   { pattern: /^\/api\/v1\/environments$/, names: [], load: () => asModule(import("@/app/api/v1/environments/route")) },
-  { pattern: new RegExp(`^${ENV}/backups$`), names: ["projectId", "environment"], load: () => asModule(import("@/app/api/v1/projects/[projectId]/environments/[environment]/backups/route")) },
-  { pattern: new RegExp(`^${ENV}/uploads$`), names: ["projectId", "environment"], load: () => asModule(import("@/app/api/v1/projects/[projectId]/environments/[environment]/uploads/route")) },
+  {
+    pattern: new RegExp(`^${ENV}/backups$`),
+    names: ["projectId", "environment"],
+    load: () => asModule(import("@/app/api/v1/projects/[projectId]/environments/[environment]/backups/route")),
+  },
+  {
+    pattern: new RegExp(`^${ENV}/uploads$`),
+    names: ["projectId", "environment"],
+    load: () => asModule(import("@/app/api/v1/projects/[projectId]/environments/[environment]/uploads/route")),
+  },
   { pattern: /^\/api\/v1\/backups\/([^/]+)$/, names: ["backupId"], load: () => asModule(import("@/app/api/v1/backups/[backupId]/route")) },
   { pattern: /^\/api\/v1\/backups\/([^/]+)\/restore$/, names: ["backupId"], load: () => asModule(import("@/app/api/v1/backups/[backupId]/restore/route")) },
   { pattern: /^\/api\/v1\/restores\/([^/]+)$/, names: ["restoreId"], load: () => asModule(import("@/app/api/v1/restores/[restoreId]/route")) },
@@ -98,7 +106,9 @@ async function serveJson(route: JsonRoute, match: RegExpExecArray, req: Incoming
   const method = (req.method ?? "GET") as keyof RouteModule;
   const handler = module[method];
   if (!handler) {
-    res.writeHead(405, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "method_not_allowed", message: `${method} is not supported here.` } }));
+    res
+      .writeHead(405, { "content-type": "application/json" })
+      .end(JSON.stringify({ error: { code: "method_not_allowed", message: `${method} is not supported here.` } }));
     return;
   }
   const headers = new Headers();

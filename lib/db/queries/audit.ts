@@ -12,14 +12,6 @@ export async function recordAuditEvent(db: Db, event: NewAuditEvent): Promise<Au
   return row;
 }
 
-export async function listAuditEvents(
-  db: Db,
-  { environmentId, limit = 50 }: { environmentId: string; limit?: number },
-): Promise<AuditEvent[]> {
-  return db
-    .select()
-    .from(auditEvents)
-    .where(eq(auditEvents.environmentId, environmentId))
-    .orderBy(desc(auditEvents.at), desc(auditEvents.id))
-    .limit(limit);
+export async function listAuditEvents(db: Db, { environmentId, limit = 50 }: { environmentId: string; limit?: number }): Promise<AuditEvent[]> {
+  return db.select().from(auditEvents).where(eq(auditEvents.environmentId, environmentId)).orderBy(desc(auditEvents.at), desc(auditEvents.id)).limit(limit);
 }

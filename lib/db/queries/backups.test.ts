@@ -56,9 +56,7 @@ describe.each(DATABASE_KINDS)("backup listing on %s", (kind) => {
     expect(ids).toHaveLength(53);
     expect(new Set(ids).size).toBe(53);
     const all = await handle.db.select().from(backups);
-    const expected = all
-      .toSorted((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0))
-      .map((b) => b.id);
+    const expected = all.toSorted((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0)).map((b) => b.id);
     expect(ids).toEqual(expected);
   });
 

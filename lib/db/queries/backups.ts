@@ -96,15 +96,17 @@ async function withFiles(db: Db, rows: Backup[]): Promise<BackupWithFiles[]> {
   const files = await db
     .select()
     .from(backupFiles)
-    .where(inArray(backupFiles.backupId, rows.map((b) => b.id)));
+    .where(
+      inArray(
+        backupFiles.backupId,
+        rows.map((b) => b.id),
+      ),
+    );
   return rows.map((b) => ({ ...b, files: files.filter((f) => f.backupId === b.id) }));
 }
 
 /** A backup with its files and the environment it belongs to. */
-export async function getBackup(
-  db: Db,
-  { id }: { id: string },
-): Promise<(BackupWithFiles & { environment: Environment }) | undefined> {
+export async function getBackup(db: Db, { id }: { id: string }): Promise<(BackupWithFiles & { environment: Environment }) | undefined> {
   const [row] = await db
     .select({ backup: backups, environment: environments })
     .from(backups)

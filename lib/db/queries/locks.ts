@@ -58,13 +58,8 @@ export async function renewEnvironmentLock(
   return rows.length > 0;
 }
 
-export async function releaseEnvironmentLock(
-  db: Db,
-  { environmentId, holder }: { environmentId: string; holder: string },
-): Promise<void> {
-  await db
-    .delete(environmentLocks)
-    .where(and(eq(environmentLocks.environmentId, environmentId), eq(environmentLocks.holder, holder)));
+export async function releaseEnvironmentLock(db: Db, { environmentId, holder }: { environmentId: string; holder: string }): Promise<void> {
+  await db.delete(environmentLocks).where(and(eq(environmentLocks.environmentId, environmentId), eq(environmentLocks.holder, holder)));
 }
 
 export async function getEnvironmentLock(db: Db, { environmentId }: { environmentId: string }) {

@@ -36,10 +36,7 @@ function byConsoleOrder(a: Environment, b: Environment): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
-export async function getEnvironment(
-  db: Db,
-  { projectId, name }: { projectId: string; name: string },
-): Promise<Environment | undefined> {
+export async function getEnvironment(db: Db, { projectId, name }: { projectId: string; name: string }): Promise<Environment | undefined> {
   const [environment] = await db
     .select()
     .from(environments)

@@ -8,7 +8,11 @@ export type RestoreStatus = Restore["status"];
 
 /** One restore with the environment it restores into. */
 export async function getRestore(db: Db, { id }: { id: string }): Promise<(Restore & { environment: Environment }) | undefined> {
-  const [row] = await db.select({ restore: restores, environment: environments }).from(restores).innerJoin(environments, eq(restores.environmentId, environments.id)).where(eq(restores.id, id));
+  const [row] = await db
+    .select({ restore: restores, environment: environments })
+    .from(restores)
+    .innerJoin(environments, eq(restores.environmentId, environments.id))
+    .where(eq(restores.id, id));
   return row && { ...row.restore, environment: row.environment };
 }
 

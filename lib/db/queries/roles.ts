@@ -11,13 +11,13 @@ const RANK: Record<EnvironmentRole, number> = { member: 1, admin: 2 };
  * binding without an environment covers every environment of its project;
  * where several bindings apply, the strongest role wins.
  */
-export async function resolveEnvironmentRoles(
-  db: Db,
-  { groups }: { groups: readonly string[] },
-): Promise<Map<string, EnvironmentRole>> {
+export async function resolveEnvironmentRoles(db: Db, { groups }: { groups: readonly string[] }): Promise<Map<string, EnvironmentRole>> {
   const roles = new Map<string, EnvironmentRole>();
   if (groups.length === 0) return roles;
-  const bindings = await db.select().from(roleBindings).where(inArray(roleBindings.groupName, [...groups]));
+  const bindings = await db
+    .select()
+    .from(roleBindings)
+    .where(inArray(roleBindings.groupName, [...groups]));
   if (bindings.length === 0) return roles;
 
   const projectWide = bindings.filter((b) => b.environmentId === null);

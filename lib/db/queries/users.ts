@@ -5,10 +5,7 @@ import { users } from "../schema";
 import type { User } from "../schema";
 
 /** Records who signed in and with which groups, so their API tokens act with the same roles. */
-export async function upsertUserOnSignIn(
-  db: Db,
-  input: { id: string; email: string; name: string | null; groups: string[] },
-): Promise<User> {
+export async function upsertUserOnSignIn(db: Db, input: { id: string; email: string; name: string | null; groups: string[] }): Promise<User> {
   const now = new Date();
   const [user] = await db
     .insert(users)

@@ -31,7 +31,10 @@ export interface DownloadHarness {
 }
 
 async function findEnvironment(handle: DbHandle, name: string): Promise<Environment> {
-  const [env] = await handle.db.select().from(environments).where(and(eq(environments.projectId, "acme"), eq(environments.name, name)));
+  const [env] = await handle.db
+    .select()
+    .from(environments)
+    .where(and(eq(environments.projectId, "acme"), eq(environments.name, name)));
   if (!env) throw new Error(`the demo seed has no ${name} environment`);
   return env;
 }

@@ -55,10 +55,7 @@ export function patternSlice(patterns: Pattern[], start: number, end: number): B
   return Buffer.concat(out);
 }
 
-export async function digestStream(
-  stream: AsyncIterable<unknown>,
-  onChunk?: (bytesSoFar: number) => void,
-): Promise<{ sha256: string; size: number }> {
+export async function digestStream(stream: AsyncIterable<unknown>, onChunk?: (bytesSoFar: number) => void): Promise<{ sha256: string; size: number }> {
   const hash = createHash("sha256");
   let size = 0;
   for await (const chunk of stream) {

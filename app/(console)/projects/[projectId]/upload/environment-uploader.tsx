@@ -24,7 +24,21 @@ interface SlotState {
   error: string | null;
 }
 
-function Slot({ kind, label, hint, state, disabled, onFile }: { kind: FileKind; label: string; hint: string; state: SlotState; disabled: boolean; onFile: (file: File) => void }) {
+function Slot({
+  kind,
+  label,
+  hint,
+  state,
+  disabled,
+  onFile,
+}: {
+  kind: FileKind;
+  label: string;
+  hint: string;
+  state: SlotState;
+  disabled: boolean;
+  onFile: (file: File) => void;
+}) {
   const { getRootProps, getInputProps, isDragActive, open } = useDropzone({
     multiple: false,
     noClick: true,

@@ -35,11 +35,9 @@ export default async function UploadBackupPage({
       <div>
         <h1 className="text-2xl font-semibold">Upload Backup</h1>
         <p className="mt-1 max-w-prose text-sm text-slate-600">
-          Expand an environment, click <strong>+</strong> for the database (<code>database.gz</code>, a gzip&apos;d SQL
-          dump) and for the document library (<code>volume.tgz</code>, made with{" "}
-          <code>cd $LIFERAY_HOME/data &amp;&amp; tar -czvf volume.tgz document_library</code>), then{" "}
-          <strong>Initiate Upload</strong>. While the backup is being generated, no other backup in that environment can
-          be generated or restored.
+          Expand an environment, click <strong>+</strong> for the database (<code>database.gz</code>, a gzip&apos;d SQL dump) and for the document library (
+          <code>volume.tgz</code>, made with <code>cd $LIFERAY_HOME/data &amp;&amp; tar -czvf volume.tgz document_library</code>), then{" "}
+          <strong>Initiate Upload</strong>. While the backup is being generated, no other backup in that environment can be generated or restored.
         </p>
       </div>
       <UploadBackupForm

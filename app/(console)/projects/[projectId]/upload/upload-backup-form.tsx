@@ -14,7 +14,15 @@ export interface UploadTarget {
 }
 
 /** The environments as expandable sections, as on Liferay's Upload Backup page. */
-export function UploadBackupForm({ projectId, environments, initiallyExpanded }: { projectId: string; environments: UploadTarget[]; initiallyExpanded?: string }) {
+export function UploadBackupForm({
+  projectId,
+  environments,
+  initiallyExpanded,
+}: {
+  projectId: string;
+  environments: UploadTarget[];
+  initiallyExpanded?: string;
+}) {
   return (
     <ul className="space-y-3" aria-label="Environments">
       {environments.map((env) => (
@@ -51,7 +59,9 @@ function EnvironmentSection({ projectId, environment, defaultOpen }: { projectId
         {environment.canUpload ? (
           <EnvironmentUploader projectId={projectId} environment={environment.name} />
         ) : (
-          <p className="text-sm text-slate-600">Only administrators of {projectId}-{environment.name} can upload backups to it.</p>
+          <p className="text-sm text-slate-600">
+            Only administrators of {projectId}-{environment.name} can upload backups to it.
+          </p>
         )}
       </div>
     </li>

@@ -33,7 +33,9 @@ const ADA = { id: "ada", email: "admin@acme.test", name: "Ada Admin", groups: [D
 const MIA = { id: "mia", email: "mia@acme.test", name: "Mia Member", groups: [DEMO_GROUPS.members] };
 
 function del(backupId: string) {
-  return DELETE(new Request(`http://localhost/api/v1/backups/${backupId}`, { method: "DELETE", headers: { "user-agent": "curl/8" } }), { params: Promise.resolve({ backupId }) });
+  return DELETE(new Request(`http://localhost/api/v1/backups/${backupId}`, { method: "DELETE", headers: { "user-agent": "curl/8" } }), {
+    params: Promise.resolve({ backupId }),
+  });
 }
 
 describe("DELETE /api/v1/backups/{backupId}", () => {
@@ -82,7 +84,12 @@ describe("DELETE /api/v1/backups/{backupId}", () => {
     expect(ok.status).toBe(204);
     expect(await ok.text()).toBe("");
     expect(await handle.db.select().from(backups).where(eq(backups.id, backup.id))).toEqual([]);
-    expect((await listAuditEvents(handle.db, { environmentId: uat.id }))[0]).toMatchObject({ action: "backup.delete", actor: ADA.email, actorType: "user", userAgent: "curl/8" });
+    expect((await listAuditEvents(handle.db, { environmentId: uat.id }))[0]).toMatchObject({
+      action: "backup.delete",
+      actor: ADA.email,
+      actorType: "user",
+      userAgent: "curl/8",
+    });
     expect((await del(backup.id)).status).toBe(404);
   });
 });

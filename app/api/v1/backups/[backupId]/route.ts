@@ -23,7 +23,8 @@ export const GET = apiRoute(async (_request: Request, context: Context) => {
     throw new AppError("bad_request", `"${backupId}" is not a backup ID: expected <project>-<letters>-<YYYYMMDDHHmm>.`);
   }
   const backup = await getBackup(getDb(), { id: backupId });
-  if (!backup || !isEnvironmentVisible(actor, backup.environment, getConfig())) throw new AppError("not_found", `There is no backup ${backupId} you have access to.`);
+  if (!backup || !isEnvironmentVisible(actor, backup.environment, getConfig()))
+    throw new AppError("not_found", `There is no backup ${backupId} you have access to.`);
   return Response.json({
     response: { ...toBackupJson(backup, backup.environment), manifest: backup.manifest },
     permissions: { download: canDownloadBackup(actor, backup.environment) },

@@ -18,6 +18,7 @@ export const GET = apiRoute(async (_request: Request, context: Context) => {
   const actor = await requireApiActor();
   const { restoreId } = await context.params;
   const restore = UUID.test(restoreId) ? await getRestore(getDb(), { id: restoreId.toLowerCase() }) : undefined;
-  if (!restore || !isEnvironmentVisible(actor, restore.environment, getConfig())) throw new AppError("not_found", `There is no restore ${restoreId} you have access to.`);
+  if (!restore || !isEnvironmentVisible(actor, restore.environment, getConfig()))
+    throw new AppError("not_found", `There is no restore ${restoreId} you have access to.`);
   return Response.json({ response: toRestoreJson(restore, restore.environment) }, { headers: { "cache-control": "no-store" } });
 });

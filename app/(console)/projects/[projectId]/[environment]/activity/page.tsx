@@ -63,15 +63,29 @@ export default async function ActivityPage({ params }: { params: Promise<Params>
       ) : (
         <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white">
           <table className="w-full text-left text-sm">
-            <caption className="sr-only">Activity in {projectId}-{environment.name}, newest first (the latest 200)</caption>
+            <caption className="sr-only">
+              Activity in {projectId}-{environment.name}, newest first (the latest 200)
+            </caption>
             <thead className="border-b border-slate-200 bg-slate-50 text-xs uppercase tracking-wide text-slate-600">
               <tr>
-                <th scope="col" className="px-4 py-3">When</th>
-                <th scope="col" className="px-4 py-3">Who</th>
-                <th scope="col" className="px-4 py-3">What</th>
-                <th scope="col" className="px-4 py-3">Backup</th>
-                <th scope="col" className="px-4 py-3">Details</th>
-                <th scope="col" className="px-4 py-3">From</th>
+                <th scope="col" className="px-4 py-3">
+                  When
+                </th>
+                <th scope="col" className="px-4 py-3">
+                  Who
+                </th>
+                <th scope="col" className="px-4 py-3">
+                  What
+                </th>
+                <th scope="col" className="px-4 py-3">
+                  Backup
+                </th>
+                <th scope="col" className="px-4 py-3">
+                  Details
+                </th>
+                <th scope="col" className="px-4 py-3">
+                  From
+                </th>
               </tr>
             </thead>
             <tbody className="divide-y divide-slate-100">

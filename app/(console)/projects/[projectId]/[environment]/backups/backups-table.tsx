@@ -35,9 +35,7 @@ function StatusCell({ backup }: { backup: BackupJson }) {
           valueText={total ? `${formatBytes(bytes)} of ${formatBytes(total)}` : `${formatBytes(bytes)} so far`}
           className="h-1.5"
         />
-        <span className="text-xs text-slate-500">
-          {total ? `${formatBytes(bytes)} of ${formatBytes(total)}` : formatBytes(bytes)}
-        </span>
+        <span className="text-xs text-slate-500">{total ? `${formatBytes(bytes)} of ${formatBytes(total)}` : formatBytes(bytes)}</span>
       </div>
     );
   }
@@ -52,14 +50,22 @@ function StatusCell({ backup }: { backup: BackupJson }) {
   return (
     <div>
       <Badge tone="success">Completed</Badge>
-      {backup.verify_status === "warning" && backup.verify_result && (
-        <p className="mt-1 max-w-xs text-xs text-amber-800">Warning: {backup.verify_result}</p>
-      )}
+      {backup.verify_status === "warning" && backup.verify_result && <p className="mt-1 max-w-xs text-xs text-amber-800">Warning: {backup.verify_result}</p>}
     </div>
   );
 }
 
-function FilterSelect({ label, value, options, onChange }: { label: string; value: string | undefined; options: readonly string[]; onChange: (value: string | undefined) => void }) {
+function FilterSelect({
+  label,
+  value,
+  options,
+  onChange,
+}: {
+  label: string;
+  value: string | undefined;
+  options: readonly string[];
+  onChange: (value: string | undefined) => void;
+}) {
   const id = useId();
   return (
     <div className="flex items-center gap-2">
@@ -140,29 +146,49 @@ export function BackupsTable({
       ) : (
         <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white">
           <table className="w-full text-left text-sm">
-            <caption className="sr-only">Backups of {projectId}-{environment}, newest first</caption>
+            <caption className="sr-only">
+              Backups of {projectId}-{environment}, newest first
+            </caption>
             <thead className="border-b border-slate-200 bg-slate-50 text-xs uppercase tracking-wide text-slate-600">
               <tr>
-                <th scope="col" className="px-4 py-3">Backup ID</th>
-                <th scope="col" className="px-4 py-3">Created</th>
-                <th scope="col" className="px-4 py-3">Origin</th>
-                <th scope="col" className="px-4 py-3 text-right">Database</th>
-                <th scope="col" className="px-4 py-3 text-right">Volume</th>
-                <th scope="col" className="px-4 py-3">Status</th>
-                <th scope="col" className="px-4 py-3"><span className="sr-only">Actions</span></th>
+                <th scope="col" className="px-4 py-3">
+                  Backup ID
+                </th>
+                <th scope="col" className="px-4 py-3">
+                  Created
+                </th>
+                <th scope="col" className="px-4 py-3">
+                  Origin
+                </th>
+                <th scope="col" className="px-4 py-3 text-right">
+                  Database
+                </th>
+                <th scope="col" className="px-4 py-3 text-right">
+                  Volume
+                </th>
+                <th scope="col" className="px-4 py-3">
+                  Status
+                </th>
+                <th scope="col" className="px-4 py-3">
+                  <span className="sr-only">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody className="divide-y divide-slate-100">
               {backups.map((backup) => (
                 <tr key={backup.id} className="align-top">
-                  <th scope="row" className="px-4 py-3 font-mono text-xs font-normal">{backup.id}</th>
+                  <th scope="row" className="px-4 py-3 font-mono text-xs font-normal">
+                    {backup.id}
+                  </th>
                   <td className="whitespace-nowrap px-4 py-3">
                     <time dateTime={backup.created_at}>{formatDateTime(backup.created_at)}</time>
                   </td>
                   <td className="px-4 py-3">{capitalize(backup.origin)}</td>
                   <td className="whitespace-nowrap px-4 py-3 text-right">{formatBytes(fileSize(backup, "database"))}</td>
                   <td className="whitespace-nowrap px-4 py-3 text-right">{formatBytes(fileSize(backup, "volume"))}</td>
-                  <td className="px-4 py-3"><StatusCell backup={backup} /></td>
+                  <td className="px-4 py-3">
+                    <StatusCell backup={backup} />
+                  </td>
                   <td className="px-4 py-3 text-right">
                     <BackupActionsMenu
                       backup={backup}

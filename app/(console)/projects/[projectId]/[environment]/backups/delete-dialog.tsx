@@ -26,9 +26,7 @@ export function DeleteDialogContent({
   const mutation = useDeleteBackupMutation(projectId, environment);
   return (
     <DialogContent title="Delete backup" description={<span className="font-mono">{backup.id}</span>} onCloseAutoFocus={onCloseAutoFocus}>
-      <p className="text-sm text-slate-700">
-        The backup and its two files (database and document library) are deleted from storage. This cannot be undone.
-      </p>
+      <p className="text-sm text-slate-700">The backup and its two files (database and document library) are deleted from storage. This cannot be undone.</p>
       <ConfirmFooter
         error={mutation.isError ? mutation.error.message : null}
         action={

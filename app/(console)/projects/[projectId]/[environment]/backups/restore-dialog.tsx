@@ -91,8 +91,12 @@ export function RestoreDialogContent({
           </div>
           {target && (
             <p className="rounded-md bg-amber-50 p-3 text-sm text-amber-900">
-              The database and the document library of <strong>{projectId}-{target.name}</strong> are replaced by this backup&apos;s. Both are
-              loaded into staging first and swapped in only when everything checked out, so a failed restore leaves the environment as it is.
+              The database and the document library of{" "}
+              <strong>
+                {projectId}-{target.name}
+              </strong>{" "}
+              are replaced by this backup&apos;s. Both are loaded into staging first and swapped in only when everything checked out, so a failed restore leaves
+              the environment as it is.
             </p>
           )}
           {target?.isProduction && (

@@ -96,7 +96,10 @@ export function SettingsForm({ settings }: { settings: EnvironmentSettingsJson }
           {(id, hintId) => <input id={id} name="dbName" defaultValue={settings.dbName ?? ""} aria-describedby={hintId} className={INPUT} />}
         </Field>
         <Field label="User">{(id) => <input id={id} name="dbUser" defaultValue={settings.dbUser ?? ""} autoComplete="off" className={INPUT} />}</Field>
-        <Field label="Password" hint={settings.hasPassword ? "A password is stored (encrypted). Leave empty to keep it." : "Stored encrypted; never shown again."}>
+        <Field
+          label="Password"
+          hint={settings.hasPassword ? "A password is stored (encrypted). Leave empty to keep it." : "Stored encrypted; never shown again."}
+        >
           {(id, hintId) => (
             <input
               id={id}
@@ -123,14 +126,24 @@ export function SettingsForm({ settings }: { settings: EnvironmentSettingsJson }
         </Field>
         <Field label="Keep count" hint="How many backups to keep; the newest completed one is never deleted.">
           {(id, hintId) => (
-            <input id={id} name="retentionKeepCount" type="number" min={1} defaultValue={settings.retentionKeepCount ?? ""} aria-describedby={hintId} className={INPUT} />
+            <input
+              id={id}
+              name="retentionKeepCount"
+              type="number"
+              min={1}
+              defaultValue={settings.retentionKeepCount ?? ""}
+              aria-describedby={hintId}
+              className={INPUT}
+            />
           )}
         </Field>
         <Field label="Keep days">
           {(id) => <input id={id} name="retentionDays" type="number" min={1} defaultValue={settings.retentionDays ?? ""} className={INPUT} />}
         </Field>
         <Field label="Excluded tables" hint="Separated by commas or spaces.">
-          {(id, hintId) => <input id={id} name="excludedTables" defaultValue={settings.excludedTables.join(", ")} aria-describedby={hintId} className={INPUT} />}
+          {(id, hintId) => (
+            <input id={id} name="excludedTables" defaultValue={settings.excludedTables.join(", ")} aria-describedby={hintId} className={INPUT} />
+          )}
         </Field>
         <Field label="Databases to ignore" hint="Separated by commas or spaces. Used with database name * on MySQL / MariaDB (LCP_DUMP_DATABASES_TO_IGNORE).">
           {(id, hintId) => (

@@ -36,8 +36,11 @@ export const POST = apiRoute(async (request: Request, context: Context) => {
     productionOnly: getConfig().productionOnly,
     requestInfo: requestInfo(request),
   });
-  return Response.json({ response: toRestoreJson(restore, environment) }, {
-    status: 202,
-    headers: { "cache-control": "no-store", location: `/api/v1/restores/${restore.id}` },
-  });
+  return Response.json(
+    { response: toRestoreJson(restore, environment) },
+    {
+      status: 202,
+      headers: { "cache-control": "no-store", location: `/api/v1/restores/${restore.id}` },
+    },
+  );
 });

@@ -67,10 +67,16 @@ export const PUT = apiRoute(async (request: Request, context: Context) => {
   const body = await readJsonBody(request, updateBackupTaskSchema);
   if (body.gzip === false) throw new AppError("unprocessable", "gzip: Lifeboat always writes gzip'd dumps (database.gz); it cannot be turned off.");
   if (body.run_on_replica_server === true) {
-    throw new AppError("unprocessable", "run_on_replica_server: Lifeboat dumps the database source configured for the environment; point that source at a replica in the environment settings instead.");
+    throw new AppError(
+      "unprocessable",
+      "run_on_replica_server: Lifeboat dumps the database source configured for the environment; point that source at a replica in the environment settings instead.",
+    );
   }
   if (body.db_type !== undefined) {
-    const requested = body.db_type.split(",").map((t) => t.trim().toLowerCase()).filter(Boolean);
+    const requested = body.db_type
+      .split(",")
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean);
     const ok = requested.every((t) => t === "all" || t === environment.dbEngine);
     if (!ok) {
       throw new AppError(
@@ -89,7 +95,10 @@ export const PUT = apiRoute(async (request: Request, context: Context) => {
     excludedTables: body.excluded_tables ?? environment.excludedTables,
   });
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ field: [TASK_FIELD[String(i.path[0])] ?? String(i.path[0]), ...i.path.slice(1)].join("."), message: i.message }));
+    const issues = parsed.error.issues.map((i) => ({
+      field: [TASK_FIELD[String(i.path[0])] ?? String(i.path[0]), ...i.path.slice(1)].join("."),
+      message: i.message,
+    }));
     throw new AppError("bad_request", `The backup task is not valid: ${issues.map((i) => `${i.field} ${i.message}`).join("; ")}.`, issues);
   }
   const input: EnvironmentSettingsInput = {

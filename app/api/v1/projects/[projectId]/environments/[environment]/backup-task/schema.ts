@@ -13,7 +13,12 @@ const excludedTables = z.union([
   z
     .string()
     .max(64_000)
-    .transform((value) => value.split(",").map((t) => t.trim()).filter(Boolean)),
+    .transform((value) =>
+      value
+        .split(",")
+        .map((t) => t.trim())
+        .filter(Boolean),
+    ),
 ]);
 
 /**

@@ -75,8 +75,11 @@ export const POST = apiRoute(async (request: Request, context: Context) => {
   if (!environment) throw new AppError("not_found", `There is no environment ${projectId}-${name} you have a role in.`);
   const input = await readJsonBody(request, createBackupSchema, { emptyAs: {} });
   const backup = await requestBackup({ db: getDb(), actor, environment, input });
-  return Response.json({ response: toBackupJson(backup, environment) }, {
-    status: 202,
-    headers: { "cache-control": "no-store", location: `/api/v1/backups/${backup.id}` },
-  });
+  return Response.json(
+    { response: toBackupJson(backup, environment) },
+    {
+      status: 202,
+      headers: { "cache-control": "no-store", location: `/api/v1/backups/${backup.id}` },
+    },
+  );
 });

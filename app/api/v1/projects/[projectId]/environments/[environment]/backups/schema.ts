@@ -11,7 +11,11 @@ const pageSize = z.coerce.number().int().min(1).max(100);
  */
 export const listBackupsQuerySchema = z
   .object({
-    cursor: z.string().max(200).optional().meta({ description: "Where the page starts: `pagination.next_cursor` of the previous page. Fast at any depth; not with `page`." }),
+    cursor: z
+      .string()
+      .max(200)
+      .optional()
+      .meta({ description: "Where the page starts: `pagination.next_cursor` of the previous page. Fast at any depth; not with `page`." }),
     page: z.coerce.number().int().min(1).max(1_000_000).optional().meta({ description: "Page number, from 1 (Cloud 66 style). Not with `cursor`." }),
     per_page: pageSize.optional().meta({ description: "Backups per page, 1 to 100 (default 25)." }),
     limit: pageSize.optional().meta({ description: "The same as `per_page`." }),

@@ -21,7 +21,11 @@ export const GET = apiRoute(async (request: Request, context: Context) => {
   if (!environment) throw new AppError("not_found", `There is no environment ${projectId}-${name} you have a role in.`);
   const parsed = listRestoresQuerySchema.safeParse(Object.fromEntries(new URL(request.url).searchParams));
   if (!parsed.success) {
-    throw new AppError("bad_request", "The query string is not valid.", parsed.error.issues.map((i) => ({ field: i.path.join("."), message: i.message })));
+    throw new AppError(
+      "bad_request",
+      "The query string is not valid.",
+      parsed.error.issues.map((i) => ({ field: i.path.join("."), message: i.message })),
+    );
   }
   const items = await listRestores(getDb(), { environmentId: environment.id, limit: parsed.data.limit });
   return Response.json({ response: items.map((restore) => toRestoreJson(restore, environment)) }, { headers: { "cache-control": "no-store" } });

@@ -32,7 +32,11 @@ function post(environment: string, body: unknown): Promise<Response> {
   return POST(req, { params: Promise.resolve({ projectId: "acme", environment }) });
 }
 
-const BODY = { remote_url: "https://files.example.com/old/database.gz?X-Amz-Signature=abc", volume_url: "https://files.example.com/old/volume.tgz", name: "old host" };
+const BODY = {
+  remote_url: "https://files.example.com/old/database.gz?X-Amz-Signature=abc",
+  volume_url: "https://files.example.com/old/volume.tgz",
+  name: "old host",
+};
 
 describe("POST /api/v1/projects/{p}/environments/{e}/backups/import", () => {
   let handle: DbHandle;
@@ -58,11 +62,22 @@ describe("POST /api/v1/projects/{p}/environments/{e}/backups/import", () => {
     const response = await post("uat", BODY);
     expect(response.status).toBe(202);
     const { response: backup } = (await response.json()) as { response: Record<string, unknown> };
-    expect(backup).toMatchObject({ project: "acme", environment: "uat", status: "queued", origin: "imported", name: "old host", created_by: ADMIN.email, files: [] });
+    expect(backup).toMatchObject({
+      project: "acme",
+      environment: "uat",
+      status: "queued",
+      origin: "imported",
+      name: "old host",
+      created_by: ADMIN.email,
+      files: [],
+    });
     expect(response.headers.get("location")).toBe(`/api/v1/backups/${backup.id as string}`);
     const queued = await handle.db.select().from(jobs);
     expect(queued).toHaveLength(1);
-    expect(queued[0]).toMatchObject({ queue: "backup.import", payload: expect.objectContaining({ backupId: backup.id, remoteUrl: "https://files.example.com/old/database.gz?…" }) });
+    expect(queued[0]).toMatchObject({
+      queue: "backup.import",
+      payload: expect.objectContaining({ backupId: backup.id, remoteUrl: "https://files.example.com/old/database.gz?…" }),
+    });
     // The signature is a credential: the payload keeps it only encrypted.
     expect(JSON.stringify(queued[0]!.payload)).not.toContain("X-Amz-Signature=abc");
   });
@@ -72,7 +87,10 @@ describe("POST /api/v1/projects/{p}/environments/{e}/backups/import", () => {
     expect((await post("uat", BODY)).status).toBe(202);
     const busy = await post("uat", BODY);
     expect(busy.status).toBe(409);
-    expect(((await busy.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: "conflict", message: expect.stringMatching(/^acme-uat is busy/) });
+    expect(((await busy.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: "conflict",
+      message: expect.stringMatching(/^acme-uat is busy/),
+    });
 
     request.session = { user: MEMBER };
     const forbidden = await post("dev", BODY);

@@ -32,8 +32,11 @@ export const POST = apiRoute(async (request: Request, context: Context) => {
     input: { remoteUrl: body.remote_url, volumeUrl: body.volume_url, name: body.name, description: body.description },
     request: requestInfo(request),
   });
-  return Response.json({ response: toBackupJson(backup, environment) }, {
-    status: 202,
-    headers: { "cache-control": "no-store", location: `/api/v1/backups/${backup.id}` },
-  });
+  return Response.json(
+    { response: toBackupJson(backup, environment) },
+    {
+      status: 202,
+      headers: { "cache-control": "no-store", location: `/api/v1/backups/${backup.id}` },
+    },
+  );
 });
