@@ -72,16 +72,14 @@ describe("list, files, signed links and backup task routes", () => {
         completedAt: new Date(Date.UTC(2026, 2, 1, 10, i)),
       });
     }
-    await handle.db
-      .insert(backups)
-      .values({
-        id: "acme-prodfileslinks-202603011100",
-        environmentId: prd.id,
-        origin: "manual",
-        status: "completed",
-        createdBy: "test",
-        completedAt: new Date(),
-      });
+    await handle.db.insert(backups).values({
+      id: "acme-prodfileslinks-202603011100",
+      environmentId: prd.id,
+      origin: "manual",
+      status: "completed",
+      createdBy: "test",
+      completedAt: new Date(),
+    });
     await handle.db.insert(backupFiles).values(
       (["database", "volume"] as const).map((kind) => ({
         backupId: "acme-prodfileslinks-202603011100",

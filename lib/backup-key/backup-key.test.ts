@@ -91,31 +91,27 @@ describe("the backup-key endpoint (POST /api/v1/utils/backup/)", () => {
     const env = await environment(envName);
     const id = generateBackupId("acme", createdAt);
     const files = { database: gz(pgDump({ tables: ["user_", `t_${envName}`] })), volume: await documentLibraryTgz({ extraBytes: 3000 }) };
-    await handle.db
-      .insert(backups)
-      .values({
-        id,
-        environmentId: env.id,
-        origin: "manual",
-        status,
-        dbEngine: "postgresql",
-        createdBy: "alice@acme.test",
-        createdAt,
-        completedAt: status === "completed" ? createdAt : null,
-      });
+    await handle.db.insert(backups).values({
+      id,
+      environmentId: env.id,
+      origin: "manual",
+      status,
+      dbEngine: "postgresql",
+      createdBy: "alice@acme.test",
+      createdAt,
+      completedAt: status === "completed" ? createdAt : null,
+    });
     for (const kind of ["database", "volume"] as const) {
       const storageKey = `backups/${id}/${kind === "database" ? "database.gz" : "volume.tgz"}`;
       await storage.putObject(storageKey, Readable.from([files[kind]]));
-      await handle.db
-        .insert(backupFiles)
-        .values({
-          backupId: id,
-          kind,
-          fileName: kind === "database" ? "database.gz" : "volume.tgz",
-          sizeBytes: files[kind].length,
-          sha256: sha256(files[kind]),
-          storageKey,
-        });
+      await handle.db.insert(backupFiles).values({
+        backupId: id,
+        kind,
+        fileName: kind === "database" ? "database.gz" : "volume.tgz",
+        sizeBytes: files[kind].length,
+        sha256: sha256(files[kind]),
+        storageKey,
+      });
     }
     return { id, ...files };
   }
