@@ -1,3 +1,5 @@
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 
 import { describe, expect, it } from "vitest";
@@ -28,6 +30,57 @@ describe("configuration", () => {
     expect(config.seedDemo).toBe(true);
     expect(config.productionOnly).toBe(false);
     expect(config.uploads).toEqual({ parallelParts: 4, sessionTtlMs: 24 * 60 * 60 * 1000 });
+  });
+
+  it("has operators, volume roots and proxies only where configured", () => {
+    const embedded = parseConfig({});
+    expect(embedded.operatorGroups).toEqual(["lifeboat-operators"]);
+    expect(embedded.volumeRoots).toEqual([path.join(fs.realpathSync("."), "data", "volumes")]);
+    expect(embedded.trustProxy).toBe(false);
+    const server = parseConfig({
+      DATABASE_URL: "postgres://db/lifeboat",
+      AUTH_SECRET: SECRET,
+      OIDC_ISSUER: "https://idp.example",
+      OIDC_CLIENT_ID: "c",
+      OIDC_CLIENT_SECRET: "s",
+    });
+    expect(server.operatorGroups).toEqual([]);
+    expect(server.volumeRoots).toEqual([]);
+    expect(parseConfig({ LIFEBOAT_OPERATOR_GROUPS: "platform, sre ,," }).operatorGroups).toEqual(["platform", "sre"]);
+    expect(parseConfig({ LIFEBOAT_OPERATOR_GROUPS: "" }).operatorGroups).toEqual(["lifeboat-operators"]);
+  });
+
+  it("refuses volume roots that would hold or sit inside Lifeboat's own data", () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lifeboat-config-"));
+    try {
+      const real = fs.realpathSync(dataDir);
+      const base = { DATA_DIR: dataDir };
+      expect(parseConfig({ ...base, VOLUME_ROOTS: `/srv/liferay, ${dataDir}/volumes/acme` }).volumeRoots).toEqual(["/srv/liferay", `${real}/volumes/acme`]);
+      for (const root of ["/", dataDir, `${dataDir}/storage`, `${dataDir}/pglite`, `${dataDir}/storage/x`]) {
+        expect(problemsOf({ ...base, VOLUME_ROOTS: root })[0]).toMatch(/^VOLUME_ROOTS: .* overlaps Lifeboat's own data/);
+      }
+      expect(problemsOf({ ...base, VOLUME_ROOTS: "/srv/docs", STORAGE_LOCAL_ROOT: "/srv/docs/storage" })[0]).toMatch(/overlaps/);
+      expect(problemsOf({ ...base, VOLUME_ROOTS: "relative/docs" })).toEqual(["VOLUME_ROOTS: relative/docs is not an absolute path"]);
+      // A root named through a symlink is judged by what it points at.
+      fs.symlinkSync(path.join(dataDir, "storage"), path.join(dataDir, "volumes-link"));
+      expect(problemsOf({ ...base, VOLUME_ROOTS: `${dataDir}/volumes-link` })[0]).toMatch(/overlaps/);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("believes X-Forwarded-For only from TRUST_PROXY", () => {
+    expect(parseConfig({ TRUST_PROXY: "false" }).trustProxy).toBe(false);
+    expect(parseConfig({ TRUST_PROXY: "2" }).trustProxy).toBe(2);
+    expect(parseConfig({ TRUST_PROXY: "loopback, 10.0.0.0/8" }).trustProxy).toEqual(["loopback", "10.0.0.0/8"]);
+    expect(problemsOf({ TRUST_PROXY: "10.0.0.0/99" })[0]).toMatch(/^TRUST_PROXY: /);
+  });
+
+  it("limits what a gzip'd file may expand to", () => {
+    expect(parseConfig({}).expansion).toEqual({ maxBytes: 4 * 1024 ** 4, maxRatio: 200 });
+    expect(parseConfig({ MAX_EXPANDED_SIZE: "0", MAX_EXPANSION_RATIO: "0" }).expansion).toEqual({ maxBytes: null, maxRatio: null });
+    expect(parseConfig({ MAX_EXPANDED_SIZE: "500GiB" }).expansion.maxBytes).toBe(500 * 1024 ** 3);
+    expect(problemsOf({ MAX_EXPANDED_SIZE: "lots" })[0]).toMatch(/^MAX_EXPANDED_SIZE: /);
   });
 
   it("tunes uploads", () => {

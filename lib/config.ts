@@ -1,5 +1,10 @@
+import fs from "node:fs";
 import path from "node:path";
+
+import proxyaddr from "proxy-addr";
 import { z } from "zod";
+
+import { parseSize } from "@/lib/format";
 
 import type { StorageConfig } from "@/lib/storage/types";
 
@@ -61,6 +66,22 @@ const envSchema = z.object({
   API_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(600),
   // The SysReptor seed's rule: no key, no backup-key endpoint; a key shorter than 20 characters is refused outright.
   BACKUP_KEY: optionalString.pipe(z.string().min(20, "must be at least 20 characters (or unset, which disables the backup-key endpoint)").optional()),
+  // Comma-separated identity-provider groups whose members are installation operators (docs/security.md).
+  LIFEBOAT_OPERATOR_GROUPS: optionalString,
+  // Comma-separated absolute folders inside which every environment's volume folder must lie (docs/security.md).
+  VOLUME_ROOTS: optionalString,
+  // Who may set X-Forwarded-For: unset/false (nobody: the socket is the client), a hop count, or addresses/CIDRs.
+  TRUST_PROXY: optionalString,
+  // The most a gzip'd file may expand to when it is verified or restored, and its largest expansion ratio ("0" turns a limit off).
+  MAX_EXPANDED_SIZE: z.string().default("4TiB"),
+  MAX_EXPANSION_RATIO: z.coerce.number().min(0).max(1_000_000).default(200),
+  // The PostgreSQL server the embedded default's demo databases live on (lib/backups/demo).
+  DEMO_DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+      .optional(),
+  ),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -92,6 +113,19 @@ export interface AppConfig {
   apiRateLimitPerMinute: number;
   /** Enables `POST /api/v1/utils/backup/` (docs/backup-key.md); undefined: that endpoint is disabled. */
   backupKey: string | undefined;
+  /** Members of these groups are installation operators: they set environments' sources (docs/security.md). */
+  operatorGroups: string[];
+  /** Resolved (real) absolute folders; every volume folder must lie strictly inside one of them. Empty: no volume folder can be set. */
+  volumeRoots: string[];
+  /**
+   * Which peers' X-Forwarded-For is believed: false (none; the socket address is the client's),
+   * a hop count, or a list of addresses and CIDRs (proxy-addr's syntax, e.g. "loopback, 10.0.0.0/8").
+   */
+  trustProxy: false | number | string[];
+  /** Limits on what a gzip'd file may expand to when verified or restored; null: no limit of that kind. */
+  expansion: { maxBytes: number | null; maxRatio: number | null };
+  /** Where the demo's databases are created (the embedded default only); undefined: the local server, if one answers. */
+  demoDatabaseUrl: string | undefined;
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
 }
 
@@ -154,6 +188,18 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     problems.push("AUTH_SECRET: required with DATABASE_URL (at least 32 random characters, the same on every instance)");
   }
 
+  const storageRoot = storage.driver === "local" ? storage.root : undefined;
+  const volumeRoots = parseVolumeRoots(e.VOLUME_ROOTS, { mode, dataDir, storageRoot }, problems);
+  const trustProxy = parseTrustProxy(e.TRUST_PROXY, problems);
+  const expansion = parseExpansion(e.MAX_EXPANDED_SIZE, e.MAX_EXPANSION_RATIO, problems);
+  const operatorGroups =
+    e.LIFEBOAT_OPERATOR_GROUPS !== undefined
+      ? splitList(e.LIFEBOAT_OPERATOR_GROUPS)
+      : // The development sign-in's demo operator (lib/auth/dev-oidc/demo-users.ts); a real identity provider has none until configured.
+        oidc.kind === "development"
+        ? [DEMO_OPERATOR_GROUP]
+        : [];
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -172,8 +218,106 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     importAllowPrivateNetworks: e.IMPORT_ALLOW_PRIVATE_NETWORKS,
     apiRateLimitPerMinute: e.API_RATE_LIMIT,
     backupKey: e.BACKUP_KEY,
+    operatorGroups,
+    volumeRoots,
+    trustProxy,
+    expansion,
+    demoDatabaseUrl: e.DEMO_DATABASE_URL,
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** The group the development sign-in's demo operator carries; the default operator group of the embedded default. */
+export const DEMO_OPERATOR_GROUP = "lifeboat-operators";
+
+function splitList(value: string): string[] {
+  return value
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+/** DATA_DIR's folder for document libraries: the embedded default's volume root, and the only part of DATA_DIR a root may be. */
+export const VOLUMES_FOLDER = "volumes";
+
+/** Whether `inner` is `outer` or lies inside it (both absolute and normalised). */
+export function isPathWithin(inner: string, outer: string): boolean {
+  const relative = path.relative(outer, inner);
+  return relative === "" || (!relative.startsWith("..") && !path.isAbsolute(relative));
+}
+
+/** Follows symlinks as far as the path exists, so a root named through a link is compared by what it is. */
+function realPathAsFarAsExists(target: string): string {
+  let existing = target;
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return path.join(fs.realpathSync.native(existing), ...rest.reverse());
+    } catch {
+      const parent = path.dirname(existing);
+      if (parent === existing) return target;
+      rest.push(path.basename(existing));
+      existing = parent;
+    }
+  }
+}
+
+/**
+ * VOLUME_ROOTS: the folders operators allow volume folders in. The embedded
+ * default has one under DATA_DIR for its demo volumes; a server install has
+ * none until an operator names them. A root may not hold Lifeboat's own data
+ * (DATA_DIR: the session secret, the embedded database) nor lie inside the
+ * storage folder, or a backup could read, and a restore replace, them.
+ */
+function parseVolumeRoots(
+  raw: string | undefined,
+  { mode, dataDir, storageRoot }: { mode: AppConfig["mode"]; dataDir: string; storageRoot: string | undefined },
+  problems: string[],
+): string[] {
+  const named = raw !== undefined ? splitList(raw) : mode === "embedded" ? [path.join(/*turbopackIgnore: true*/ dataDir, VOLUMES_FOLDER)] : [];
+  const dataRoot = realPathAsFarAsExists(dataDir);
+  const storageReal = storageRoot ? realPathAsFarAsExists(storageRoot) : undefined;
+  const roots: string[] = [];
+  for (const root of named) {
+    if (!path.isAbsolute(root)) {
+      problems.push(`VOLUME_ROOTS: ${root} is not an absolute path`);
+      continue;
+    }
+    const real = realPathAsFarAsExists(path.resolve(/*turbopackIgnore: true*/ root));
+    const clash =
+      // The root would hold DATA_DIR (the session secret, the embedded database, local storage) …
+      isPathWithin(dataRoot, real) ||
+      // … or lie inside it anywhere but its volumes folder, or overlap the storage folder.
+      (isPathWithin(real, dataRoot) && !isPathWithin(real, path.join(dataRoot, VOLUMES_FOLDER))) ||
+      (storageReal !== undefined && (isPathWithin(real, storageReal) || isPathWithin(storageReal, real)));
+    if (clash) {
+      problems.push(`VOLUME_ROOTS: ${root} overlaps Lifeboat's own data (DATA_DIR or the storage folder); name a folder that holds only document libraries`);
+      continue;
+    }
+    roots.push(real);
+  }
+  return roots;
+}
+
+function parseTrustProxy(raw: string | undefined, problems: string[]): AppConfig["trustProxy"] {
+  if (raw === undefined || ["false", "0", "no", "none"].includes(raw.toLowerCase())) return false;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const list = splitList(raw);
+  try {
+    proxyaddr.compile(list);
+  } catch (error) {
+    problems.push(`TRUST_PROXY: ${(error as Error).message}; give a hop count, or addresses and CIDRs such as "loopback, 10.0.0.0/8"`);
+  }
+  return list;
+}
+
+function parseExpansion(size: string, ratio: number, problems: string[]): AppConfig["expansion"] {
+  let maxBytes: number | null = null;
+  if (size.trim() !== "0") {
+    maxBytes = parseSize(size);
+    if (maxBytes === null) problems.push(`MAX_EXPANDED_SIZE: "${size}" is not a size; write e.g. 4TiB, 500GiB or 0 for no limit`);
+  }
+  return { maxBytes, maxRatio: ratio === 0 ? null : ratio };
 }
 
 let cached: AppConfig | undefined;

@@ -12,6 +12,15 @@ export function formatBytes(bytes: number | null | undefined): string {
   return `${unit === 0 ? value : value.toFixed(value < 10 ? 1 : 0)} ${UNITS[unit]}`;
 }
 
+/** "8MiB", "512k", "2TiB", "1048576" → bytes (binary units); null when it is not a size. */
+export function parseSize(text: string): number | null {
+  const match = /^(\d+)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)?$/i.exec(text.trim());
+  if (!match) return null;
+  const unit = (match[2]?.[0] ?? "b").toLowerCase() as "b" | "k" | "m" | "g" | "t";
+  const value = Number(match[1]) * { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[unit];
+  return Number.isSafeInteger(value) && value > 0 ? value : null;
+}
+
 /** A moment with its time zone, so "03:00" is never ambiguous between people in different places. */
 export function formatDateTime(iso: string, timeZone?: string): string {
   // dateStyle/timeStyle cannot be combined with timeZoneName, hence the long form.
