@@ -12,6 +12,7 @@ import { throttledProgress } from "@/lib/jobs/progress";
 import { jobLockHolder } from "@/lib/jobs/queue";
 import { PermanentJobError } from "@/lib/jobs/worker";
 import type { JobContext, JobHandler } from "@/lib/jobs/worker";
+import { checkDatabaseSource } from "@/lib/environments/source-fields";
 import { logger } from "@/lib/logger";
 import type { Storage } from "@/lib/storage/types";
 import { environmentLabel } from "@/lib/uploads/access";
@@ -86,14 +87,17 @@ function environmentPassword(environment: Environment): string | null {
 export function databaseConnection(environment: Environment, consequence: string): DatabaseConnection {
   const missing = missingBackupSource(environment);
   if (missing) throw new BackupError(`${environmentLabel(environment)} has no ${missing} configured, ${consequence}.`);
-  return {
+  const connection = {
     engine: environment.dbEngine!,
     host: environment.dbHost!,
     port: environment.dbPort,
     database: environment.dbName!,
     user: environment.dbUser!,
-    password: environmentPassword(environment),
   };
+  // Checked again here, right before a tool is given these values: a row may predate the settings' rules.
+  const invalid = checkDatabaseSource(connection);
+  if (invalid) throw new BackupError(`${environmentLabel(environment)}'s database source is not valid: ${invalid}. An operator can correct it in Settings.`);
+  return { ...connection, password: environmentPassword(environment) };
 }
 
 function databaseSource(environment: Environment): DatabaseSource {

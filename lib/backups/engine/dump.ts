@@ -55,9 +55,17 @@ export const ALL_DATABASES = "*";
 /** The server's own databases: never part of an application's dump, even of every database. */
 export const MYSQL_SYSTEM_DATABASES: readonly string[] = ["information_schema", "performance_schema", "mysql", "sys"];
 
-function mysqlConnectionArgs(source: DatabaseSource): { args: string[]; env: Record<string, string> } {
-  const args = ["--host", source.host, "--user", source.user, "--protocol=TCP"];
-  if (source.port) args.push("--port", String(source.port));
+/*
+ * Every value that comes from an environment's settings is attached to its
+ * option (`--host=…`), never an argument of its own, and positional names
+ * follow `--`: whatever a value holds, no tool reads it as an option. The
+ * values are also checked (lib/environments/source-fields.ts) when saved
+ * and before a tool runs.
+ */
+
+export function mysqlConnectionArgs(source: DatabaseConnection): { args: string[]; env: Record<string, string> } {
+  const args = ["--protocol=TCP", `--host=${source.host}`, `--user=${source.user}`];
+  if (source.port) args.push(`--port=${source.port}`);
   const env: Record<string, string> = {};
   if (source.password) env.MYSQL_PWD = source.password;
   return { args, env };
@@ -70,10 +78,11 @@ function mysqlConnectionArgs(source: DatabaseSource): { args: string[]; env: Rec
  */
 export function dumpCommand(source: DatabaseSource, databases: readonly string[] = [source.database]): ToolCommand {
   if (source.engine === "postgresql") {
-    const args = ["--format=plain", "--no-password", "--host", source.host, "--username", source.user, "--dbname", source.database];
-    if (source.port) args.push("--port", String(source.port));
+    const args = ["--format=plain", "--no-password", `--host=${source.host}`, `--username=${source.user}`];
+    if (source.port) args.push(`--port=${source.port}`);
     // The whole table, definition and rows, as mysqldump's --ignore-table does: the two engines behave alike.
     for (const table of source.excludedTables) args.push(`--exclude-table=${postgresTablePattern(table)}`);
+    args.push("--", source.database);
     const env: Record<string, string> = { PGCONNECT_TIMEOUT: "15" };
     if (source.password) env.PGPASSWORD = source.password;
     return { tool: "pg_dump", args, env };
@@ -93,7 +102,7 @@ export function dumpCommand(source: DatabaseSource, databases: readonly string[]
     else if (table.includes(".")) args.push(`--ignore-table=${table}`);
     else for (const database of databases) args.push(`--ignore-table=${database}.${table}`);
   }
-  args.push("--databases", ...databases, "--add-drop-database");
+  args.push("--add-drop-database", "--databases", "--", ...databases);
   return { tool: "mysqldump", args, env: connection.env };
 }
 

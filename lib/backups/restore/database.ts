@@ -5,7 +5,7 @@ import { pipeline } from "node:stream/promises";
 import postgres from "postgres";
 
 import { databaseConnection } from "@/lib/backups/engine/create-backup";
-import { runTool, watchToolExit } from "@/lib/backups/engine/dump";
+import { mysqlConnectionArgs, runTool, watchToolExit } from "@/lib/backups/engine/dump";
 import type { DatabaseConnection, DumpEngine, ToolCommand } from "@/lib/backups/engine/dump";
 import { BackupError, isBackupError } from "@/lib/backups/engine/errors";
 import { explainGzipError, gunzip } from "@/lib/backups/verify/gzip";
@@ -254,14 +254,13 @@ class PostgresRestorer implements DatabaseRestorer {
       "ON_ERROR_STOP=1",
       "--single-transaction",
       "--no-password",
-      "--host",
-      this.target.host,
-      "--username",
-      this.target.user,
-      "--dbname",
+      `--host=${this.target.host}`,
+      `--username=${this.target.user}`,
+      ...(this.target.port ? [`--port=${this.target.port}`] : []),
+      // Values attached to their options and the name after "--": nothing from the settings is read as an option.
+      "--",
       staging,
     ];
-    if (this.target.port) args.push("--port", String(this.target.port));
     const env: Record<string, string> = { PGCONNECT_TIMEOUT: "15", PGOPTIONS: "-c client_min_messages=warning" };
     if (this.target.password) env.PGPASSWORD = this.target.password;
     await streamInto(runLoader({ tool: "psql", args, env }, this.toolEnv), input, [new SqlLineTransform(postgresOwnerEditor()), new PsqlGuard()]);
@@ -373,11 +372,8 @@ class MysqlRestorer implements DatabaseRestorer {
   }
 
   #command(extra: string[]): ToolCommand {
-    const args = ["--protocol=TCP", "--host", this.target.host, "--user", this.target.user];
-    if (this.target.port) args.push("--port", String(this.target.port));
-    const env: Record<string, string> = {};
-    if (this.target.password) env.MYSQL_PWD = this.target.password;
-    return { tool: "mysql", args: [...args, ...extra], env };
+    const connection = mysqlConnectionArgs(this.target);
+    return { tool: "mysql", args: [...connection.args, ...extra], env: connection.env };
   }
 
   /** Runs statements through the mysql client (stdin, so no length limit); rows come back tab-separated. */
@@ -443,7 +439,7 @@ class MysqlRestorer implements DatabaseRestorer {
       `Could not create the staging database ${staging}`,
     );
     // The staging database is also the default one, for a dump made without --databases (no USE of its own).
-    const loader = runLoader(this.#command(["--batch", "--max-allowed-packet=1G", ...(await mysqlSandboxFlags(this.toolEnv)), staging]), this.toolEnv);
+    const loader = runLoader(this.#command(["--batch", "--max-allowed-packet=1G", ...(await mysqlSandboxFlags(this.toolEnv)), "--", staging]), this.toolEnv);
     await streamInto(loader, input, [new SqlLineTransform(mysqlDatabaseEditor(staging)), new MysqlGuard(quoteMysqlIdentifier(staging))]);
   }
 
