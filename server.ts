@@ -23,12 +23,14 @@ import { createRestoreJobHandler, RESTORE_QUEUE } from "@/lib/backups/restore";
 import { startRetention } from "@/lib/backups/retention";
 import { startBackupScheduler } from "@/lib/backups/schedule";
 import { seedDemoProject } from "@/lib/db/seed";
+import { createRequestListener } from "@/lib/http/entry";
 import { createNodeRouter } from "@/lib/http/node-router";
-import { NODE_ROUTES } from "@/lib/http/node-routes";
+
 import { startJobSweeper, startJobWorker } from "@/lib/jobs";
 import { logger } from "@/lib/logger";
 import { startUploadMaintenance } from "@/lib/uploads/maintenance";
 import { getStorage } from "@/lib/storage/instance";
+import { NODE_ROUTES } from "@/node-routes";
 
 async function startDevelopmentSignIn(config: AppConfig, authSecret: string) {
   if (config.oidc.kind !== "development") return undefined;
@@ -95,15 +97,13 @@ async function main() {
   await app.prepare();
   const handleRequest = app.getRequestHandler();
 
-  const serveBytePath = createNodeRouter(NODE_ROUTES);
-  const server = createServer((req, res) => {
-    if (serveBytePath(req, res)) return;
-    handleRequest(req, res).catch((err: unknown) => {
-      logger.error({ err, url: req.url }, "unhandled request error");
-      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: { code: "internal", message: "Something went wrong on our side." } }));
-    });
-  });
+  const server = createServer(
+    createRequestListener({
+      https: config.url.startsWith("https://"),
+      serveBytePath: createNodeRouter(NODE_ROUTES),
+      serveNext: (req, res) => handleRequest(req, res),
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, resolve);

@@ -120,6 +120,7 @@ async function main() {
       email: "bench@acme.test",
       name: null,
       groups,
+      operator: false,
       roles: await resolveEnvironmentRoles(handle.db, { groups }),
     };
     const deps = { db: handle.db, storage };

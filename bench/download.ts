@@ -99,8 +99,8 @@ async function writeBackupFile(storageRoot: string, key: string, size: number): 
   return { sha256: hash.digest("hex"), file };
 }
 
-/** Before the console starts: the embedded database folder may have one opener only. */
-async function registerBackup(dataDir: string, backupId: string, file: { size: number; sha256: string; key: string }): Promise<void> {
+/** Before the console starts: the embedded database folder may have one opener only. Returns an administrator's session cookie. */
+async function registerBackup(dataDir: string, backupId: string, file: { size: number; sha256: string; key: string }): Promise<string> {
   const handle = openDatabase({ kind: "pglite", dataDir: path.join(dataDir, "pglite") });
   try {
     await migrateDatabase({ kind: "pglite", handle }, path.join(REPO_ROOT, "drizzle"));
@@ -115,6 +115,7 @@ async function registerBackup(dataDir: string, backupId: string, file: { size: n
       environmentId: prd.id,
       files: [{ kind: "database", size: file.size, sha256: file.sha256, storageKey: file.key }],
     });
+    return await sessionCookie(handle.db, DEMO_PEOPLE.admin, AUTH_SECRET);
   } finally {
     await handle.close();
   }
@@ -139,7 +140,7 @@ function consoleEnv(dataDir: string, port: number, oidcPort: number): NodeJS.Pro
   };
 }
 
-async function startConsole(dataDir: string, backupId: string): Promise<Server> {
+async function startConsole(dataDir: string, backupId: string, cookie: string): Promise<Server> {
   const [port, oidcPort] = [await freePort(), await freePort()];
   // `node --import tsx` rather than `npx tsx`: the pid we measure is then the process that serves.
   const child = startChild("console", process.execPath, ["--import", "tsx", "server.ts"], { cwd: REPO_ROOT, env: consoleEnv(dataDir, port, oidcPort) });
@@ -147,7 +148,6 @@ async function startConsole(dataDir: string, backupId: string): Promise<Server> 
   await waitUntilReady(`${base}/api/health`, () => !child.exited(), READY_TIMEOUT_MS).catch((error: unknown) => {
     throw new Error(`the console did not start: ${String(error)}\n${child.output()}`);
   });
-  const cookie = await sessionCookie(DEMO_PEOPLE.admin, AUTH_SECRET);
   return { name: "console", child, url: `${base}/backup/download/database/${backupId}`, headers: { cookie } };
 }
 
@@ -258,10 +258,10 @@ async function main(): Promise<void> {
     const key = storageKeyFor(backupId, "database");
     console.log(`Writing a ${settings.size / MiB} MiB file into ${dataDir}/storage …`);
     const { sha256, file } = await writeBackupFile(path.join(dataDir, "storage"), key, settings.size);
-    await registerBackup(dataDir, backupId, { size: settings.size, sha256, key });
+    const cookie = await registerBackup(dataDir, backupId, { size: settings.size, sha256, key });
 
     console.log("Starting the console (server.ts, production build) and the plain Node server …");
-    const servers = [await startConsole(dataDir, backupId), await startPlainServer(file)];
+    const servers = [await startConsole(dataDir, backupId, cookie), await startPlainServer(file)];
     await warmUpAndVerify(servers, settings.size, sha256);
     // A server in production has been idle before most downloads, and V8 shrinks an idle heap after
     // about 15 s, which changes how it collects garbage; measuring only a freshly started process flatters it.

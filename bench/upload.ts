@@ -26,9 +26,10 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 
-import { encode } from "next-auth/jwt";
-
+import { sessionCookie } from "@/lib/auth/testing";
 import { documentLibraryTgz } from "@/lib/backups/verify/testing";
+import { openDatabase } from "@/lib/db/client";
+import { migrateDatabase } from "@/lib/db/migrate";
 import { choosePartSize } from "@/lib/uploads/limits";
 import type { UploadSessionView } from "@/lib/uploads/view";
 
@@ -232,8 +233,9 @@ function consoleEnv(dataDir: string, port: number, oidcPort: number): NodeJS.Pro
   };
 }
 
-async function startConsole(tmp: string): Promise<Target> {
+async function startConsole(tmp: string): Promise<{ target: Target; auth: Record<string, string> }> {
   const [port, oidcPort] = [await freePort(), await freePort()];
+  const auth = await consoleAuth(tmp, `http://127.0.0.1:${port}`);
   // `node --import tsx` rather than `npx tsx`: the pid measured is then the process that serves.
   const child = startChild("console", process.execPath, ["--import", "tsx", "server.ts"], {
     cwd: REPO_ROOT,
@@ -243,7 +245,7 @@ async function startConsole(tmp: string): Promise<Target> {
   await waitUntilReady(`${base}/api/health`, () => !child.exited(), READY_TIMEOUT_MS).catch((error: unknown) => {
     throw new Error(`the console did not start: ${String(error)}\n${child.output()}`);
   });
-  return { name: "console", child, base };
+  return { target: { name: "console", child, base }, auth };
 }
 
 async function startScript(name: "plain-node" | "tus", script: string, dir: string, readyPath: string): Promise<Target> {
@@ -259,12 +261,24 @@ async function startScript(name: "plain-node" | "tus", script: string, dir: stri
 
 // ——— one upload per protocol ———
 
-async function cookie(): Promise<string> {
-  const token = await encode({
-    token: { sub: "bench-admin", email: "bench-admin@acme.test", name: "Bench Admin", groups: ["acme-admins"] },
-    secret: AUTH_SECRET,
-  });
-  return `next-auth.session-token=${token}`;
+/**
+ * An administrator's session in the console's embedded database, made
+ * before the console starts (one opener only), with the Origin its pages
+ * send: what the browser's requests carry.
+ */
+async function consoleAuth(tmp: string, base: string): Promise<Record<string, string>> {
+  const handle = openDatabase({ kind: "pglite", dataDir: path.join(tmp, "console-data", "pglite") });
+  try {
+    await migrateDatabase({ kind: "pglite", handle }, path.join(REPO_ROOT, "drizzle"));
+    const cookie = await sessionCookie(
+      handle.db,
+      { sub: "bench-admin", email: "bench-admin@acme.test", name: "Bench Admin", groups: ["acme-admins"] },
+      AUTH_SECRET,
+    );
+    return { cookie, origin: base };
+  } finally {
+    await handle.close();
+  }
 }
 
 interface ConsoleUpload {
@@ -276,13 +290,13 @@ async function uploadToConsole(
   sources: { database: Source; volume: Source },
   run: number,
   settings: Settings,
-  auth: string,
+  auth: Record<string, string>,
 ): Promise<ConsoleUpload> {
   const agent = new Agent({ keepAlive: true, maxSockets: settings.parallel });
   try {
     const created = await send(`${target.base}/api/v1/projects/acme/environments/prd/uploads`, {
       method: "POST",
-      headers: { cookie: auth },
+      headers: { ...auth },
       json: {
         database: { fileName: `bench-${run}.gz`, size: sources.database.size },
         volume: { fileName: `bench-${run}.tgz`, size: sources.volume.size },
@@ -301,7 +315,7 @@ async function uploadToConsole(
     await pool(jobs, settings.parallel, async ({ uploadId, source, part }) => {
       const reply = await send(`${target.base}/api/v1/uploads/${uploadId}/parts/${part.partNumber}`, {
         method: "PUT",
-        headers: { cookie: auth, "x-part-sha256": part.sha256, "content-type": "application/octet-stream" },
+        headers: { ...auth, "x-part-sha256": part.sha256, "content-type": "application/octet-stream" },
         file: { path: source.file, offset: part.offset, length: part.length },
         agent,
       });
@@ -400,10 +414,10 @@ async function emptyDir(dir: string): Promise<void> {
   for (const name of await readdir(dir)) await rm(path.join(dir, name), { recursive: true, force: true });
 }
 
-async function pollSession(target: Target, sessionId: string, auth: string): Promise<UploadSessionView> {
+async function pollSession(target: Target, sessionId: string, auth: Record<string, string>): Promise<UploadSessionView> {
   const deadline = Date.now() + COMPLETION_TIMEOUT_MS;
   for (;;) {
-    const reply = await send(`${target.base}/api/v1/uploads/${sessionId}`, { method: "GET", headers: { cookie: auth } });
+    const reply = await send(`${target.base}/api/v1/uploads/${sessionId}`, { method: "GET", headers: { ...auth } });
     expectStatus(reply, 200, "polling the session");
     const { session } = JSON.parse(reply.body) as { session: UploadSessionView };
     if (session.status !== "completing") return session;
@@ -413,12 +427,12 @@ async function pollSession(target: Target, sessionId: string, auth: string): Pro
 }
 
 /** The console's part after the bytes: assemble, read back, hash and verify both files, record the backup. */
-async function completeOnConsole(target: Target, upload: ConsoleUpload, sources: { database: Source; volume: Source }, auth: string) {
+async function completeOnConsole(target: Target, upload: ConsoleUpload, sources: { database: Source; volume: Source }, auth: Record<string, string>) {
   let final: UploadSessionView | undefined;
   const m = await measure(target, sources.database.size + sources.volume.size, async () => {
     const reply = await send(`${target.base}/api/v1/uploads/${upload.session.id}/complete`, {
       method: "POST",
-      headers: { cookie: auth },
+      headers: { ...auth },
       json: { database: { sha256: sources.database.sha256 }, volume: { sha256: sources.volume.sha256 } },
     });
     expectStatus(reply, 202, "completing the upload");
@@ -509,12 +523,13 @@ async function main(): Promise<void> {
     );
 
     console.log("Starting the console (server.ts, production build), the plain Node server and the tus server …");
+    const consoleServer = await startConsole(tmp);
     const targets: Target[] = [
-      await startConsole(tmp),
+      consoleServer.target,
       await startScript("plain-node", "upload-plain-server.mjs", path.join(tmp, "plain"), "/"),
       await startScript("tus", "upload-tus-server.mjs", path.join(tmp, "tus"), "/health"),
     ];
-    const auth = await cookie();
+    const { auth } = consoleServer;
 
     // One small untimed round first: JIT, first route loads and database caches warm up before anything is timed.
     const warmFile = path.join(tmp, "warm-up.gz");
@@ -552,7 +567,7 @@ async function main(): Promise<void> {
             `    completion: verified and recorded backup ${completion.backupId} in ${completion.seconds} s (${completion.mibPerSecond} MiB/s, ${completion.cpuSecondsPerGiB} CPU-s/GiB)`,
           );
         } else if (upload) {
-          const aborted = await send(`${target.base}/api/v1/uploads/${upload.session.id}`, { method: "DELETE", headers: { cookie: auth } });
+          const aborted = await send(`${target.base}/api/v1/uploads/${upload.session.id}`, { method: "DELETE", headers: { ...auth } });
           expectStatus(aborted, 204, "aborting the upload");
         }
       }

@@ -1,7 +1,7 @@
 import Link from "next/link";
 import type { ReactNode } from "react";
 
-import { requirePageActor } from "@/lib/auth/session";
+import { requirePageActor } from "@/lib/http/current-actor";
 
 import { SignOutButton } from "./sign-out-button";
 

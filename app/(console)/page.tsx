@@ -2,8 +2,10 @@ import type { Metadata } from "next";
 import Link from "next/link";
 
 import { Badge } from "@/components/ui/badge";
-import { canViewEnvironmentSettings, roleIn } from "@/lib/auth/permissions";
-import { listVisibleEnvironments, requirePageActor } from "@/lib/auth/session";
+import { RoleBadge } from "@/components/role-badge";
+import { canViewEnvironmentSettings } from "@/lib/auth/permissions";
+import { listVisibleEnvironments } from "@/lib/environments/visible";
+import { requirePageActor } from "@/lib/http/current-actor";
 import { getDb } from "@/lib/db/client";
 import { listProjects } from "@/lib/db/queries/projects";
 
@@ -48,7 +50,7 @@ export default async function HomePage() {
                     </h2>
                     <div className="flex gap-1">
                       {env.isProduction && <Badge tone="production">Production</Badge>}
-                      <Badge tone={roleIn(actor, env) === "admin" ? "admin" : "neutral"}>{roleIn(actor, env) === "admin" ? "Administrator" : "Member"}</Badge>
+                      <RoleBadge actor={actor} environment={env} />
                     </div>
                   </div>
                   <p className="mt-1 text-sm text-slate-600">{env.displayName}</p>

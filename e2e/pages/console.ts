@@ -1,7 +1,7 @@
 import { expect } from "@playwright/test";
 import type { Page } from "@playwright/test";
 
-export type DemoUserName = "Ada Admin" | "Max Member" | "Uma Nonprod";
+export type DemoUserName = "Ada Admin" | "Max Member" | "Uma Nonprod" | "Olga Operator";
 
 /** The console as a person sees it: sign-in, the environments overview, the header. */
 export class ConsolePage {

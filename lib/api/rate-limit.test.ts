@@ -8,21 +8,35 @@ import * as schema from "@/lib/db/schema";
 import { DEMO_GROUPS, seedDemoProject } from "@/lib/db/seed";
 import { createTestDatabase, DATABASE_KINDS } from "@/lib/db/testing";
 
+import { sessionCookie } from "@/lib/auth/testing";
+import type { SessionUser } from "@/lib/auth/testing";
+import { resolveEnvironmentRoles } from "@/lib/db/queries/roles";
+import { createApiToken } from "@/lib/tokens/tokens";
+
 import { consumeRateLimit, pruneRateLimitWindows, RATE_LIMIT_WINDOW_MS, rateLimitKey } from "./rate-limit";
+
+async function actorOf(handle: DbHandle, user: SessionUser) {
+  await sessionCookie(handle.db, user);
+  return {
+    kind: "user" as const,
+    id: user.sub,
+    email: user.email,
+    name: user.name,
+    groups: user.groups,
+    roles: await resolveEnvironmentRoles(handle.db, user),
+    operator: false,
+  };
+}
 
 /*
  * The limit itself against both databases, two instances sharing one
  * PostgreSQL, and the limit as every /api/v1 route applies it (apiRoute),
  * with API_RATE_LIMIT=3 for this file.
  */
-const request = vi.hoisted(() => {
+vi.hoisted(() => {
   process.env.API_RATE_LIMIT = "3";
-  return { headers: new Headers(), session: null as null | { user: { id: string; email: string; name: string; groups: string[] } } };
+  process.env.NEXTAUTH_SECRET ??= "rate-limit-tests-secret-0123456789abcdef";
 });
-
-vi.mock("next/headers", () => ({ headers: async () => request.headers }));
-vi.mock("next-auth", () => ({ getServerSession: async () => request.session }));
-vi.mock("@/lib/auth/options", () => ({ getAuthOptions: () => ({}) }));
 
 const { GET: listEnvironments } = await import("@/app/api/v1/environments/route");
 
@@ -93,9 +107,13 @@ describe("two instances on one PostgreSQL", () => {
 
 describe("the limit on /api/v1 routes (apiRoute), API_RATE_LIMIT=3", () => {
   let handle: DbHandle;
-  const ADA = { id: "ada", email: "admin@acme.test", name: "Ada Admin", groups: [DEMO_GROUPS.admins] };
-  const MAX = { id: "max", email: "member@acme.test", name: "Max Member", groups: [DEMO_GROUPS.members] };
-  const call = () => listEnvironments(new Request("http://localhost/api/v1/environments"), undefined as never);
+  const ADA = { sub: "ada", email: "admin@acme.test", name: "Ada Admin", groups: [DEMO_GROUPS.admins] };
+  const MAX = { sub: "max", email: "member@acme.test", name: "Max Member", groups: [DEMO_GROUPS.members] };
+  let headers: Record<string, string> = {};
+  const call = () => listEnvironments(new Request("http://localhost/api/v1/environments", { headers }), undefined as never);
+  const as = async (user: SessionUser) => {
+    headers = { cookie: await sessionCookie(handle.db, user) };
+  };
 
   beforeAll(async () => {
     handle = await createTestDatabase("pglite");
@@ -111,12 +129,11 @@ describe("the limit on /api/v1 routes (apiRoute), API_RATE_LIMIT=3", () => {
     await handle?.close();
   });
   beforeEach(() => {
-    request.headers = new Headers();
-    request.session = null;
+    headers = {};
   });
 
   it("answers 3 requests with the headers counting down, then 429 rate_limited with Retry-After, still with the headers", async () => {
-    request.session = { user: ADA };
+    await as(ADA);
     const remaining: (string | null)[] = [];
     for (let i = 0; i < 3; i++) {
       const response = await call();
@@ -136,7 +153,7 @@ describe("the limit on /api/v1 routes (apiRoute), API_RATE_LIMIT=3", () => {
     expect(body.error.message).toMatch(/3 a minute/);
 
     // Somebody else is not held back by Ada's requests.
-    request.session = { user: MAX };
+    await as(MAX);
     const other = await call();
     expect(other.status).toBe(200);
     expect(other.headers.get("x-ratelimit-remaining")).toBe("2");
@@ -150,8 +167,22 @@ describe("the limit on /api/v1 routes (apiRoute), API_RATE_LIMIT=3", () => {
     expect(await handle.db.select().from(rateLimitWindows)).toEqual(before);
   });
 
-  it("counts a token by the token, a person by their id", () => {
-    expect(rateLimitKey({ kind: "token", id: "ada", tokenId: "t1" })).toBe("token:t1");
-    expect(rateLimitKey({ kind: "user", id: "ada" })).toBe("user:ada");
+  it("counts a person, whether through the browser or any of their tokens: more tokens buy no more requests", async () => {
+    expect(rateLimitKey({ id: "ada" })).toBe("user:ada");
+    vi.setSystemTime(at(62)); // the next window, so the earlier tests' requests do not count
+    const uma = { sub: "uma", email: "nonprod-admin@acme.test", name: "Uma Nonprod", groups: [DEMO_GROUPS.nonprodAdmins] };
+    const person = await actorOf(handle, uma);
+    const tokens = await Promise.all(
+      ["one", "two"].map(
+        async (name) =>
+          (await createApiToken(handle.db, { actor: person, input: { name, expiresInDays: null, environmentId: null }, productionOnly: false })).token,
+      ),
+    );
+    const statuses: number[] = [];
+    for (const credential of [...tokens, "session", ...tokens]) {
+      headers = credential === "session" ? { cookie: await sessionCookie(handle.db, uma) } : { authorization: `Bearer ${credential}` };
+      statuses.push((await call()).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
   });
 });

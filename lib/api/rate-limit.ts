@@ -10,8 +10,8 @@ import { logger } from "@/lib/logger";
  * The /api/v1 rate limit: a fixed one-minute window per caller, counted in
  * PostgreSQL so every Lifeboat instance behind a load balancer shares it.
  *
- * Who is counted: an API token by its id, a signed-in person by their user
- * id. Requests without valid credentials are refused (401) before anything is
+ * Who is counted: the person, by their user id, across the browser and
+ * every token they made. Requests without valid credentials are refused (401) before anything is
  * counted — they cost one credential check and do nothing else — so they
  * carry no X-RateLimit headers. The byte paths (/backup/download/*,
  * /backup/upload, PUT /api/v1/uploads/{id}/parts/{n}), /api/auth/* and
@@ -35,9 +35,13 @@ export interface RateLimitState {
   exceeded: boolean;
 }
 
-/** The key a caller is counted under: one per token (a script), one per person (the browser). */
-export function rateLimitKey(actor: Pick<Actor, "kind" | "id" | "tokenId">): string {
-  return actor.kind === "token" && actor.tokenId ? `token:${actor.tokenId}` : `user:${actor.id}`;
+/**
+ * The key a caller is counted under: the person, whether they call through
+ * the browser or any of their tokens — making more tokens does not buy a
+ * larger limit.
+ */
+export function rateLimitKey(actor: Pick<Actor, "id">): string {
+  return `user:${actor.id}`;
 }
 
 export function windowStart(now: Date): Date {
@@ -97,7 +101,7 @@ export function rateLimitedError(state: RateLimitState, now: Date = new Date()):
   const seconds = Math.max(1, Math.ceil((state.resetAt.getTime() - now.getTime()) / 1000));
   return new AppError(
     "rate_limited",
-    `Too many requests: the limit is ${state.limit} a minute per API token or person. Try again in ${seconds} second${seconds === 1 ? "" : "s"}.`,
+    `Too many requests: the limit is ${state.limit} a minute per person, across their session and tokens. Try again in ${seconds} second${seconds === 1 ? "" : "s"}.`,
     undefined,
     { "retry-after": String(seconds) },
   );

@@ -1,18 +1,13 @@
-import { getActor, withActorScope } from "@/lib/auth/session";
 import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
 import { errorToResponse } from "@/lib/errors";
+import { callerOfWebRequest, isUnsafeMethod } from "@/lib/http/actor";
+import { getActor, withRequestScope } from "@/lib/http/current-actor";
+import { assertJsonContentType } from "@/lib/http/same-origin";
 import { logger } from "@/lib/logger";
 
 import { consumeRateLimit, rateLimitedError, rateLimitHeaders, rateLimitKey } from "./rate-limit";
 import type { RateLimitState } from "./rate-limit";
-
-/** Counts the request against its caller's limit; undefined when there is no caller (the handler answers 401). */
-async function countRequest(): Promise<RateLimitState | undefined> {
-  const actor = await getActor();
-  if (!actor) return undefined;
-  return consumeRateLimit(getDb(), { key: rateLimitKey(actor), limit: getConfig().apiRateLimitPerMinute });
-}
 
 /** A copy with the rate-limit headers added: some Responses (redirects, fetched ones) have immutable headers. */
 function withRateLimitHeaders(response: Response, state: RateLimitState | undefined): Response {
@@ -24,19 +19,25 @@ function withRateLimitHeaders(response: Response, state: RateLimitState | undefi
 
 /**
  * Wraps every /api/v1 route handler, the one place that
- * - resolves the caller once (the handler's requireApiActor reuses it) and
- *   counts the request against the caller's rate limit (lib/api/rate-limit.ts):
+ * - resolves the caller once (lib/http/actor.ts; the handler's
+ *   requireApiActor reuses it), so a cookie session's changes are checked
+ *   for their origin there, and here for being JSON;
+ * - counts the request against the caller's rate limit (lib/api/rate-limit.ts):
  *   X-RateLimit-* headers on every answer to a known caller, 429 over the limit;
  * - turns every failure into the one JSON error shape: AppErrors with their
  *   own status, anything else as a logged, bare 500.
  */
 export function apiRoute<Context>(handler: (request: Request, context: Context) => Promise<Response>) {
   return (request: Request, context: Context): Promise<Response> =>
-    withActorScope(async () => {
+    withRequestScope(request, async () => {
       let limit: RateLimitState | undefined;
       try {
-        limit = await countRequest();
-        if (limit?.exceeded) throw rateLimitedError(limit);
+        const actor = await getActor();
+        if (actor) {
+          if (actor.kind === "user" && isUnsafeMethod(request.method)) assertJsonContentType(callerOfWebRequest(request));
+          limit = await consumeRateLimit(getDb(), { key: rateLimitKey(actor), limit: getConfig().apiRateLimitPerMinute });
+          if (limit.exceeded) throw rateLimitedError(limit);
+        }
         return withRateLimitHeaders(await handler(request, context), limit);
       } catch (error) {
         const response = errorToResponse(error, (err) => logger.error({ err, url: request.url, method: request.method }, "request failed"));

@@ -3,6 +3,8 @@ import { randomBytes } from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 
+import { routeCaller } from "@/lib/http/testing";
+
 import type { DbHandle } from "@/lib/db/client";
 import { auditEvents, backupFiles, backups, environments } from "@/lib/db/schema";
 import type { Environment } from "@/lib/db/schema";
@@ -15,15 +17,11 @@ import { verifySignedDownload } from "@/lib/downloads/signed-url";
  * list's Cloud 66 pagination and db_type filter, a backup's files, a file's
  * signed link, and the backup task.
  */
-const request = vi.hoisted(() => {
+vi.hoisted(() => {
   process.env.NEXTAUTH_SECRET = "routes-test-secret-routes-test-secret";
   process.env.LIFEBOAT_URL = "https://lifeboat.example.com";
-  return { headers: new Headers(), session: null as null | { user: { id: string; email: string; name: string; groups: string[] } } };
 });
-
-vi.mock("next/headers", () => ({ headers: async () => request.headers }));
-vi.mock("next-auth", () => ({ getServerSession: async () => request.session }));
-vi.mock("@/lib/auth/options", () => ({ getAuthOptions: () => ({}) }));
+const request = routeCaller();
 
 const listRoute = await import("@/app/api/v1/projects/[projectId]/environments/[environment]/backups/route");
 const filesRoute = await import("@/app/api/v1/backups/[backupId]/files/route");
@@ -95,12 +93,11 @@ describe("list, files, signed links and backup task routes", () => {
     delete (globalThis as Record<symbol, unknown>)[DB_KEY];
     await handle?.close();
   });
-  beforeEach(() => {
-    request.headers = new Headers();
-    request.session = { user: ADA };
+  beforeEach(async () => {
+    await request.signIn(ADA);
   });
 
-  const list = (query: string) => listRoute.GET(new Request(`http://localhost/api/v1/projects/acme/environments/uat/backups?${query}`), envContext("uat"));
+  const list = (query: string) => listRoute.GET(request.request(`http://localhost/api/v1/projects/acme/environments/uat/backups?${query}`), envContext("uat"));
 
   it("pages by number with Cloud 66's pagination object, newest first", async () => {
     const second = await json(await list("page=2&per_page=3"));
@@ -136,7 +133,9 @@ describe("list, files, signed links and backup task routes", () => {
   });
 
   it("lists a backup's files and hides a backup in an environment the caller has no role in", async () => {
-    const ok = await json(await filesRoute.GET(new Request("http://localhost"), { params: Promise.resolve({ backupId: "acme-prodfileslinks-202603011100" }) }));
+    const ok = await json(
+      await filesRoute.GET(request.request("http://localhost"), { params: Promise.resolve({ backupId: "acme-prodfileslinks-202603011100" }) }),
+    );
     expect(ok.response).toEqual([
       expect.objectContaining({
         kind: "database",
@@ -146,14 +145,14 @@ describe("list, files, signed links and backup task routes", () => {
       }),
       expect.objectContaining({ kind: "volume", name: "volume.tgz", download_url: "/backup/download/volume/acme-prodfileslinks-202603011100" }),
     ]);
-    request.session = { user: { id: "sam", email: "sam@elsewhere.test", name: "Sam", groups: [] } };
-    const hidden = await filesRoute.GET(new Request("http://localhost"), { params: Promise.resolve({ backupId: "acme-prodfileslinks-202603011100" }) });
+    await request.signIn({ id: "sam", email: "sam@elsewhere.test", name: "Sam", groups: [] });
+    const hidden = await filesRoute.GET(request.request("http://localhost"), { params: Promise.resolve({ backupId: "acme-prodfileslinks-202603011100" }) });
     expect(hidden.status).toBe(404);
   });
 
   const sign = (kind: string, body?: unknown, backupId = "acme-prodfileslinks-202603011100") =>
     urlRoute.POST(
-      new Request("http://localhost", {
+      request.request("http://localhost", {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -188,11 +187,11 @@ describe("list, files, signed links and backup task routes", () => {
   });
 
   it("refuses a link to someone who may not download the file, a bad expiry, an unknown kind, and an unfinished backup", async () => {
-    request.session = { user: MAX };
+    await request.signIn(MAX);
     const member = await sign("database");
     expect(member.status).toBe(403);
     expect((await json(member)).error?.code).toBe("forbidden");
-    request.session = { user: ADA };
+    await request.signIn(ADA);
     expect((await sign("database", { expires_in: 59 })).status).toBe(400);
     expect((await sign("database", { expires_in: 86_401 })).status).toBe(400);
     expect((await sign("logs")).status).toBe(404);
@@ -202,12 +201,12 @@ describe("list, files, signed links and backup task routes", () => {
 
   const putTask = (body: unknown, environment = "uat") =>
     taskRoute.PUT(
-      new Request("http://localhost", { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+      request.request("http://localhost", { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
       envContext(environment),
     );
 
   it("reads and changes the backup task through the environment settings", async () => {
-    const read = await json(await taskRoute.GET(new Request("http://localhost"), envContext("prd")));
+    const read = await json(await taskRoute.GET(request.request("http://localhost"), envContext("prd")));
     expect(read.response).toEqual({
       db_type: "postgresql",
       frequency: "0 3 * * *",
@@ -258,8 +257,8 @@ describe("list, files, signed links and backup task routes", () => {
     expect(cron.status).toBe(400);
     expect((await json(cron)).error?.message).toMatch(/frequency/);
     expect((await putTask({ keep_count: 0 })).status).toBe(400);
-    request.session = { user: MAX };
+    await request.signIn(MAX);
     expect((await putTask({ keep_count: 5 })).status).toBe(403);
-    expect((await taskRoute.GET(new Request("http://localhost"), envContext("uat"))).status).toBe(200);
+    expect((await taskRoute.GET(request.request("http://localhost"), envContext("uat"))).status).toBe(200);
   });
 });

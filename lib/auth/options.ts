@@ -7,9 +7,9 @@ import { upsertUserOnSignIn } from "@/lib/db/queries/users";
 import { logger } from "@/lib/logger";
 
 import { DEV_ISSUER_ENV, developmentClient } from "./secret";
+import { createAuthSession, revokeAuthSession, SESSION_MAX_AGE_SECONDS } from "./sessions";
 
 export const SSO_PROVIDER_ID = "sso";
-const SESSION_MAX_AGE_SECONDS = 8 * 60 * 60;
 
 declare module "next-auth" {
   interface Session {
@@ -20,6 +20,8 @@ declare module "next-auth" {
 declare module "next-auth/jwt" {
   interface JWT {
     groups?: string[];
+    /** The session's server-side record (./sessions.ts): revoked at sign-out, checked on every request. */
+    sid?: string;
   }
 }
 
@@ -90,6 +92,7 @@ function buildAuthOptions(): AuthOptions {
             name: token.name ?? null,
             groups: token.groups,
           });
+          token.sid = await createAuthSession(db, { userId: String(token.sub), maxAgeSeconds: SESSION_MAX_AGE_SECONDS });
           await recordAuditEvent(db, { actor: String(token.email), actorType: "user", action: "auth.sign_in", detail: { groups: token.groups } });
         }
         return token;
@@ -102,6 +105,15 @@ function buildAuthOptions(): AuthOptions {
           groups: token.groups ?? [],
         };
         return session;
+      },
+    },
+    events: {
+      // The cookie is deleted by next-auth; the record makes sure a copy of it is worth nothing too, on every instance.
+      async signOut({ token }) {
+        if (typeof token?.sid !== "string") return;
+        const db = getDb();
+        await revokeAuthSession(db, { id: token.sid });
+        await recordAuditEvent(db, { actor: String(token.email), actorType: "user", action: "auth.sign_out", detail: {} });
       },
     },
     logger: {

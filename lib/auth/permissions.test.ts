@@ -17,7 +17,7 @@ const uat = { id: "uat", isProduction: false };
 const dev = { id: "dev", isProduction: false };
 
 function actor(roles: Record<string, "admin" | "member">): Actor {
-  return { kind: "user", id: "u", email: "u@acme.test", name: null, groups: [], roles: new Map(Object.entries(roles)) };
+  return { kind: "user", id: "u", email: "u@acme.test", name: null, groups: [], roles: new Map(Object.entries(roles)), operator: false };
 }
 
 describe("permissions", () => {

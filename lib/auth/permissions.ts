@@ -14,6 +14,20 @@ export interface Actor {
   tokenId?: string;
   /** A token limited to one environment; `roles` then holds that one environment at most. */
   scopeEnvironmentId?: string | null;
+  /**
+   * An installation operator (a member of LIFEBOAT_OPERATOR_GROUPS): sees
+   * every environment and sets its sources, the database connection and the
+   * volume folder. Not a role in any environment: downloading, restoring or
+   * making backups still takes one.
+   */
+  operator: boolean;
+  /** Set for a browser session: its server-side record (lib/auth/sessions.ts), which signed links made by it are tied to. */
+  sessionId?: string;
+}
+
+/** Whether the groups include one of the operator groups. */
+export function isOperatorGroupMember(groups: readonly string[], operatorGroups: readonly string[]): boolean {
+  return groups.some((group) => operatorGroups.includes(group));
 }
 
 /** How the audit log names the kind of actor: a token's requests are told apart from the browser's. */
@@ -27,8 +41,18 @@ export function roleIn(actor: Actor, environment: Pick<Environment, "id">): Envi
   return actor.roles.get(environment.id);
 }
 
+/** How the console names the actor's standing in an environment: their role, else "operator" for an operator without one. */
+export function standingIn(actor: Actor, environment: Pick<Environment, "id">): EnvironmentRole | "operator" | undefined {
+  return roleIn(actor, environment) ?? (isOperatorFor(actor, environment) ? "operator" : undefined);
+}
+
+/** An operator acts on every environment, except through a token limited to another one. */
+export function isOperatorFor(actor: Actor, environment: Pick<Environment, "id">): boolean {
+  return actor.operator && (!actor.scopeEnvironmentId || actor.scopeEnvironmentId === environment.id);
+}
+
 export function canViewEnvironment(actor: Actor, environment: EnvironmentRef): boolean {
-  return roleIn(actor, environment) !== undefined;
+  return roleIn(actor, environment) !== undefined || isOperatorFor(actor, environment);
 }
 
 /**
@@ -44,9 +68,13 @@ export function canAdministerEnvironment(actor: Actor, environment: EnvironmentR
   return roleIn(actor, environment) === "admin";
 }
 
-/** "Only production environment administrators can download backups"; elsewhere members may too. */
+/**
+ * "Only production environment administrators can download backups";
+ * elsewhere members may too. A backup's bytes are the environment's data:
+ * being an operator is not enough.
+ */
 export function canDownloadBackup(actor: Actor, environment: EnvironmentRef): boolean {
-  return environment.isProduction ? canAdministerEnvironment(actor, environment) : canViewEnvironment(actor, environment);
+  return environment.isProduction ? canAdministerEnvironment(actor, environment) : roleIn(actor, environment) !== undefined;
 }
 
 export function canRestoreBackup(actor: Actor, environment: EnvironmentRef): boolean {
@@ -62,5 +90,19 @@ export function canUploadBackup(actor: Actor, environment: EnvironmentRef): bool
 }
 
 export function canViewEnvironmentSettings(actor: Actor, environment: EnvironmentRef): boolean {
+  return canAdministerEnvironment(actor, environment) || isOperatorFor(actor, environment);
+}
+
+/** Schedule, retention, excluded tables, databases to ignore: how the environment's backups are made and kept. */
+export function canChangeBackupPolicy(actor: Actor, environment: EnvironmentRef): boolean {
   return canAdministerEnvironment(actor, environment);
+}
+
+/**
+ * The database connection and the volume folder decide what Lifeboat's
+ * tools read and replace with the server's privileges: infrastructure,
+ * set by operators only (docs/security.md).
+ */
+export function canChangeEnvironmentSources(actor: Actor, environment: EnvironmentRef): boolean {
+  return isOperatorFor(actor, environment);
 }

@@ -10,7 +10,7 @@ import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
 import { and, eq } from "drizzle-orm";
-import { encode } from "next-auth/jwt";
+import { sessionCookie } from "@/lib/auth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { generateBackupId } from "@/lib/backups/backup-id";
@@ -160,8 +160,7 @@ describe("the backup-key endpoint (POST /api/v1/utils/backup/)", () => {
     const g = globalThis as Record<symbol, unknown>;
     g[DB_KEY] = handle;
     g[STORAGE_KEY] = storage;
-    const cookie = async (email: string, groups: string[]) =>
-      `next-auth.session-token=${await encode({ token: { sub: `sub-${email}`, email, name: email, groups }, secret: SECRET })}`;
+    const cookie = (email: string, groups: string[]) => sessionCookie(handle.db, { sub: `sub-${email}`, email, name: email, groups }, SECRET);
     cookies.admin = await cookie("alice@acme.test", [DEMO_GROUPS.admins]);
     cookies.member = await cookie("mia@acme.test", [DEMO_GROUPS.members]);
     cookies.nonprod = await cookie("nina@acme.test", [DEMO_GROUPS.nonprodAdmins]);
@@ -292,8 +291,11 @@ describe("the backup-key endpoint (POST /api/v1/utils/backup/)", () => {
       "403 forbidden: Only administrators of acme-uat may download its backups with the backup key.",
     );
     expect(await errorOf(await post({ key: BACKUP_KEY }, "member"))).toBe("404 not_found: There is no completed backup in an environment you administer.");
-    expect(await errorOf(await post({ key: BACKUP_KEY, backup_id: "acme-nope-202601010000" }))).toBe(
-      "404 not_found: Backup acme-nope-202601010000 does not exist.",
+    expect(await errorOf(await post({ key: BACKUP_KEY, backup_id: "acme-nosuchbackupatall-202601010000" }))).toBe(
+      "404 not_found: There is no backup acme-nosuchbackupatall-202601010000 you have access to.",
+    );
+    expect(await errorOf(await post({ key: BACKUP_KEY, backup_id: "acme-nope-202601010000" }))).toMatch(
+      /^400 bad_request: "acme-nope-202601010000" is not a backup ID/,
     );
     expect(await errorOf(await post({ key: BACKUP_KEY, backup_id: made.running!.id }))).toBe(
       `409 conflict: Backup ${made.running!.id} is running; only completed backups can be downloaded.`,

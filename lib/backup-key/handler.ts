@@ -7,7 +7,6 @@ import { z } from "zod";
 
 import { auditActorType, canAdministerEnvironment, isEnvironmentVisible } from "@/lib/auth/permissions";
 import type { Actor } from "@/lib/auth/permissions";
-import { actorFromNodeRequest, clientAddress } from "@/lib/auth/request-actor";
 import { getConfig } from "@/lib/config";
 import { createEncryptStream, encryptedSize, parseAesKey, StreamCipherError } from "@/lib/crypto/stream-cipher";
 import type { Db } from "@/lib/db/client";
@@ -18,7 +17,10 @@ import type { BackupWithFiles } from "@/lib/db/queries/backups";
 import { backups, environments } from "@/lib/db/schema";
 import type { Environment } from "@/lib/db/schema";
 import { sendStream } from "@/lib/downloads/send-stream";
+import { requireVisibleBackup } from "@/lib/backups/visible";
 import { AppError } from "@/lib/errors";
+import { callerOfNodeRequest, resolveActor } from "@/lib/http/actor";
+import { clientAddress } from "@/lib/http/client-address";
 import type { NodeHandler } from "@/lib/http/node-router";
 import { logger } from "@/lib/logger";
 import { getStorage } from "@/lib/storage/instance";
@@ -85,10 +87,7 @@ async function readBody(req: IncomingMessage): Promise<BackupKeyRequest> {
  */
 async function selectBackup(db: Db, actor: Actor, input: BackupKeyRequest, productionOnly: boolean): Promise<BackupWithFiles & { environment: Environment }> {
   if (input.backup_id) {
-    const backup = await getBackup(db, { id: input.backup_id });
-    if (!backup || !isEnvironmentVisible(actor, backup.environment, { productionOnly }))
-      throw new AppError("not_found", `Backup ${input.backup_id} does not exist.`);
-    return backup;
+    return requireVisibleBackup(actor, input.backup_id, { db, productionOnly });
   }
   if (input.environment && !input.project) throw new AppError("bad_request", "environment: name the project too (project and environment, e.g. acme and prd).");
   const candidates = (
@@ -159,7 +158,8 @@ export function createBackupKeyHandler(options: BackupKeyHandlerOptions = {}): N
     if (!backupKey) {
       throw new AppError("not_found", "The backup API is disabled on this Lifeboat server: it is enabled by setting BACKUP_KEY (at least 20 characters).");
     }
-    const actor = await actorFromNodeRequest(req);
+    // The backup key in the body is a second secret no other site knows: the seed's curl line, which sends a cookie and no Origin, keeps working.
+    const actor = await resolveActor(callerOfNodeRequest(req), { allowNonBrowser: true });
     if (!actor) throw new AppError("unauthorized", "Sign in, or send an API token (Authorization: Bearer <token>), together with the backup key.");
     const input = await readBody(req);
     const who = {

@@ -40,6 +40,7 @@ describe.each(DATABASE_KINDS)("deleting a backup on %s", (kind) => {
     name: null,
     groups,
     roles: await resolveEnvironmentRoles(handle.db, { groups }),
+    operator: false,
   });
   const stored = async (backupId: string) => {
     const keys: string[] = [];

@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, inArray, ne, or, sql } from "drizzle-orm";
 
-import { auditActorType, canAdministerEnvironment, isEnvironmentVisible } from "@/lib/auth/permissions";
+import { auditActorType, canAdministerEnvironment } from "@/lib/auth/permissions";
 import type { Actor } from "@/lib/auth/permissions";
 import { backupObjectKey } from "@/lib/backups/engine/create-backup";
 import type { Db } from "@/lib/db/client";
@@ -9,6 +9,7 @@ import { backupFiles, backups, environmentLocks, environments, restores } from "
 import type { AuditEvent, Backup, Environment } from "@/lib/db/schema";
 import { AppError } from "@/lib/errors";
 import { logger } from "@/lib/logger";
+import { backupNotFound, requireVisibleBackup } from "@/lib/backups/visible";
 import type { Storage } from "@/lib/storage/types";
 import { environmentLabel } from "@/lib/uploads/access";
 
@@ -191,13 +192,7 @@ export async function deleteBackup({
   /** The deployment's production-only setting: other environments' backups are invisible. */
   productionOnly?: boolean;
 }): Promise<void> {
-  const notFound = () => new AppError("not_found", `There is no backup ${backupId} you have access to.`);
-  const [found] = await db
-    .select({ environment: environments })
-    .from(backups)
-    .innerJoin(environments, eq(backups.environmentId, environments.id))
-    .where(eq(backups.id, backupId));
-  if (!found || !isEnvironmentVisible(actor, found.environment, { productionOnly })) throw notFound();
+  const found = await requireVisibleBackup(actor, backupId, { db, productionOnly });
   if (!canAdministerEnvironment(actor, found.environment)) {
     throw new AppError("forbidden", `Only administrators of ${environmentLabel(found.environment)} may delete its backups.`);
   }
@@ -205,7 +200,7 @@ export async function deleteBackup({
     { db, storage },
     { backupId, actor: { email: actor.email, type: auditActorType(actor) }, request: requestInfo, detail: { tokenId: actor.tokenId ?? null } },
   );
-  if (result.outcome === "missing") throw notFound();
+  if (result.outcome === "missing") throw backupNotFound(backupId);
   if (result.outcome === "in_use" || result.outcome === "newest") {
     const reason = result.outcome === "in_use" ? result.reason : "it is the newest completed backup";
     throw new AppError("conflict", `Backup ${backupId} cannot be deleted now: ${reason}.`);

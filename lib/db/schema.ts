@@ -251,6 +251,23 @@ export const roleBindings = pgTable(
   ],
 );
 
+/**
+ * One browser session: the id is in the session cookie's JWT (`sid`), and
+ * every request checks its row, so signing out (revoked_at) ends the session
+ * on every instance at once, not when the cookie expires.
+ */
+export const authSessions = pgTable(
+  "auth_sessions",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  },
+  (t) => [index("auth_sessions_user_idx").on(t.userId), index("auth_sessions_expiry_idx").on(t.expiresAt)],
+);
+
 export const apiTokens = pgTable(
   "api_tokens",
   {
@@ -421,6 +438,7 @@ export type UploadPart = typeof uploadParts.$inferSelect;
 export type User = typeof users.$inferSelect;
 export type RoleBinding = typeof roleBindings.$inferSelect;
 export type ApiToken = typeof apiTokens.$inferSelect;
+export type AuthSession = typeof authSessions.$inferSelect;
 export type AuditEvent = typeof auditEvents.$inferSelect;
 export type EnvironmentLock = typeof environmentLocks.$inferSelect;
 export type Job = typeof jobs.$inferSelect;

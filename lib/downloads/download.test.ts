@@ -119,9 +119,9 @@ describe.each(DRIVERS)("backup downloads from $name storage", (driver) => {
       environmentId: prd.id,
       files: [{ kind: "database", size: SHORT.length + 10, sha256: sha256(SHORT), storageKey: storageKeyFor(SHORT_ID, "database") }],
     });
-    adminCookie = await sessionCookie(DEMO_PEOPLE.admin, h.secret);
-    memberCookie = await sessionCookie(DEMO_PEOPLE.member, h.secret);
-    strangerCookie = await sessionCookie(DEMO_PEOPLE.stranger, h.secret);
+    adminCookie = await sessionCookie(h.handle.db, DEMO_PEOPLE.admin, h.secret);
+    memberCookie = await sessionCookie(h.handle.db, DEMO_PEOPLE.member, h.secret);
+    strangerCookie = await sessionCookie(h.handle.db, DEMO_PEOPLE.stranger, h.secret);
   });
 
   afterAll(async () => {
@@ -285,7 +285,7 @@ describe.each(DRIVERS)("backup downloads from $name storage", (driver) => {
     it("answers 401 without a session or with a forged one", async () => {
       expectError(await rawRequest(url("database", PRD_ID)), 401, "unauthorized");
       expectError(await rawRequest(url("database", PRD_ID), { headers: { cookie: "next-auth.session-token=garbage" } }), 401, "unauthorized");
-      const otherSecret = await sessionCookie(DEMO_PEOPLE.admin, "a-different-secret-that-is-32-chars-long");
+      const otherSecret = await sessionCookie(h.handle.db, DEMO_PEOPLE.admin, "a-different-secret-that-is-32-chars-long");
       expectError(await rawRequest(url("database", PRD_ID), { headers: { cookie: otherSecret } }), 401, "unauthorized");
     });
 

@@ -2,9 +2,9 @@ import type { FileHandle } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 
-import { auditActorType, canDownloadBackup, isEnvironmentVisible } from "@/lib/auth/permissions";
+import { auditActorType, canDownloadBackup } from "@/lib/auth/permissions";
+import { requireVisibleBackup } from "@/lib/backups/visible";
 import type { Actor } from "@/lib/auth/permissions";
-import { actorFromNodeRequest, clientAddress } from "@/lib/auth/request-actor";
 import { parseBackupId } from "@/lib/backups/backup-id";
 import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
@@ -12,6 +12,8 @@ import { recordAuditEvent } from "@/lib/db/queries/audit";
 import { getBackup } from "@/lib/db/queries/backups";
 import type { BackupFile, Environment } from "@/lib/db/schema";
 import { AppError } from "@/lib/errors";
+import { callerOfNodeRequest, resolveActor, resolveLinkMaker } from "@/lib/http/actor";
+import { clientAddress } from "@/lib/http/client-address";
 import type { NodeHandler } from "@/lib/http/node-router";
 import { logger } from "@/lib/logger";
 import { isStorageError } from "@/lib/storage/errors";
@@ -46,18 +48,11 @@ function damagedFile(target: Pick<DownloadTarget, "backupId" | "kind" | "file">,
   return new AppError("internal", `The ${target.kind} file of backup ${target.backupId} is missing from storage or damaged. It has been logged.`);
 }
 
-/**
- * Every refusal the issue lists, in its order; a backup the actor may not see
- * does not exist for them. A signed link (actor "signed") was checked when it
- * was made: whoever signed it could download this file.
- */
-async function findDownload(actor: Actor | "signed", backupId: string, kind: DownloadKind): Promise<DownloadTarget> {
-  const backup = await getBackup(getDb(), { id: backupId });
-  if (!backup || (actor !== "signed" && !isEnvironmentVisible(actor, backup.environment, getConfig()))) {
-    throw new AppError("not_found", `Backup ${backupId} does not exist.`);
-  }
+/** Every refusal in its order; a backup the actor may not see does not exist for them. */
+async function findDownload(actor: Actor, backupId: string, kind: DownloadKind): Promise<DownloadTarget> {
+  const backup = await requireVisibleBackup(actor, backupId);
   const { environment } = backup;
-  if (actor !== "signed" && !canDownloadBackup(actor, environment)) {
+  if (!canDownloadBackup(actor, environment)) {
     throw new AppError("forbidden", `Only administrators of ${environment.projectId}-${environment.name} can download its backups.`);
   }
   if (backup.status !== "completed") {
@@ -121,20 +116,46 @@ async function assertStored(target: DownloadTarget): Promise<void> {
 
 interface Requester {
   /** The audit log's actor: a person or token, or `signed-url` for a time-limited link. */
-  actor: { email: string; type: "user" | "token"; tokenId?: string; signedUrlExpires?: number };
+  actor: { email: string; type: "user" | "token"; tokenId?: string; signedUrlExpires?: number; madeBy?: string };
   ip: string | null;
   userAgent: string | null;
 }
 
 /** Read up front: once the client has gone, its socket no longer knows the address. */
-function requester(req: IncomingMessage, credential: Actor | { signedUrlExpires: number }): Requester {
-  const actor: Requester["actor"] =
-    "signedUrlExpires" in credential
-      ? // A link is a bearer credential like a token; who made it is in the `backup.download_url` row.
-        { email: "signed-url", type: "token", signedUrlExpires: credential.signedUrlExpires }
-      : { email: credential.email, type: auditActorType(credential), tokenId: credential.tokenId };
+function requester(req: IncomingMessage, credential: Actor, link: SignedLink | null): Requester {
+  const actor: Requester["actor"] = link
+    ? // A link is a bearer credential like a token; who made it is in the `backup.download_url` row, and here as `madeBy`.
+      { email: "signed-url", type: "token", signedUrlExpires: link.expires, madeBy: credential.email }
+    : { email: credential.email, type: auditActorType(credential), tokenId: credential.tokenId };
   return { actor, ip: clientAddress(req), userAgent: firstHeader(req.headers["user-agent"]) ?? null };
 }
+
+interface SignedLink {
+  expires: number;
+  maker: string;
+}
+
+/**
+ * A signed link acts for whoever made it, as they are now: its session or
+ * token still active, and they themselves still allowed this download.
+ * Anything else is the same 403, which tells the holder what to do and
+ * nothing about the backup.
+ */
+async function linkActor(link: SignedLink): Promise<Actor> {
+  const maker = await resolveLinkMaker(link.maker);
+  if (!maker) {
+    throw new AppError(
+      "forbidden",
+      "This download link no longer works: whoever made it has signed out or revoked the token it was made with. Ask for a new one.",
+    );
+  }
+  return maker;
+}
+
+const LINK_MAKER_LOST_ACCESS = new AppError(
+  "forbidden",
+  "This download link no longer works: whoever made it may no longer download this file. Ask for a new one.",
+);
 
 async function recordDownload(who: Requester, target: DownloadTarget, detail: { range: ByteRange | null; status: number } & SendOutcome): Promise<void> {
   try {
@@ -155,7 +176,9 @@ async function recordDownload(who: Requester, target: DownloadTarget, detail: { 
         complete: detail.complete,
         status: detail.status,
         ...(who.actor.tokenId ? { tokenId: who.actor.tokenId } : {}),
-        ...(who.actor.signedUrlExpires ? { signedUrl: true, expiresAt: new Date(who.actor.signedUrlExpires * 1000).toISOString() } : {}),
+        ...(who.actor.signedUrlExpires
+          ? { signedUrl: true, expiresAt: new Date(who.actor.signedUrlExpires * 1000).toISOString(), madeBy: who.actor.madeBy }
+          : {}),
       },
     });
   } catch (error) {
@@ -184,15 +207,21 @@ export const serveBackupDownload: NodeHandler = async (req, res, params) => {
     throw new AppError("bad_request", `"${backupId.slice(0, 100)}" is not a backup ID; they look like acme-lqgqnewltbexuewymq-201910031723.`);
   }
   const query = new URL(req.url ?? "/", "http://localhost").searchParams;
-  let credential: Actor | { signedUrlExpires: number };
+  let credential: Actor;
+  let link: SignedLink | null = null;
+  let target: DownloadTarget;
   if (hasSignature(query)) {
-    credential = { signedUrlExpires: verifySignedDownload({ kind, backupId, query }).expires };
+    link = verifySignedDownload({ kind, backupId, query });
+    credential = await linkActor(link);
+    target = await findDownload(credential, backupId, kind).catch((error: unknown) => {
+      throw error instanceof AppError && (error.code === "not_found" || error.code === "forbidden") ? LINK_MAKER_LOST_ACCESS : error;
+    });
   } else {
-    const actor = await actorFromNodeRequest(req);
+    const actor = await resolveActor(callerOfNodeRequest(req));
     if (!actor) throw new AppError("unauthorized", "Sign in, or send an API token (basic auth with your e-mail, or a Bearer token), to download backups.");
     credential = actor;
+    target = await findDownload(credential, backupId, kind);
   }
-  const target = await findDownload("signedUrlExpires" in credential ? "signed" : credential, backupId, kind);
   const headers = representationHeaders(target.rep);
 
   if (req.method === "HEAD") {
@@ -206,7 +235,7 @@ export const serveBackupDownload: NodeHandler = async (req, res, params) => {
   const body = await openBody(target, range);
   const status = range ? 206 : 200;
   const length = range ? range.end - range.start + 1 : target.rep.size;
-  const who = requester(req, credential);
+  const who = requester(req, credential, link);
   let outcome: SendOutcome;
   try {
     res.writeHead(status, {

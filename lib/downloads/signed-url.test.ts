@@ -6,14 +6,30 @@ import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { revokeAuthSession } from "@/lib/auth/sessions";
+import { createTestSession } from "@/lib/auth/testing";
+import type { TestSession } from "@/lib/auth/testing";
+import { upsertUserOnSignIn } from "@/lib/db/queries/users";
 import { auditEvents } from "@/lib/db/schema";
+import { DEMO_GROUPS } from "@/lib/db/seed";
+import { resolveLinkMaker } from "@/lib/http/actor";
+import { createApiToken, revokeApiToken } from "@/lib/tokens/tokens";
 import { isAppError } from "@/lib/errors";
 import { createStorage } from "@/lib/storage";
 
 import { createSignedDownloadUrl, signDownload, verifySignedDownload } from "./signed-url";
 import { rawRequest, startDownloadHarness } from "./testing/harness";
 import type { DownloadHarness } from "./testing/harness";
-import { seedBackup } from "./testing/seed";
+import { DEMO_PEOPLE, seedBackup } from "./testing/seed";
+import type { SessionUser } from "./testing/seed";
+
+/** The person behind a fresh session, as the API sees them: what creating a token needs. */
+async function resolveActorFor(h: DownloadHarness, user: SessionUser) {
+  const session = await createTestSession(h.handle.db, user, h.secret);
+  const actor = await resolveLinkMaker(`s.${session.sessionId}`, { db: h.handle.db });
+  if (!actor) throw new Error("a fresh session resolves");
+  return actor;
+}
 
 const SECRET = "s".repeat(40);
 const BACKUP_ID = "acme-signedlinktest-202405011020";
@@ -31,7 +47,7 @@ function refusal(run: () => unknown): { status: number; message: string } {
 
 describe("signing and checking download links", () => {
   const link = createSignedDownloadUrl(
-    { baseUrl: "https://lifeboat.example.com/", kind: "database", backupId: BACKUP_ID, expiresInSeconds: 600, now: NOW },
+    { baseUrl: "https://lifeboat.example.com/", kind: "database", backupId: BACKUP_ID, expiresInSeconds: 600, maker: "s.session-1", now: NOW },
     SECRET,
   );
   const query = new URL(link.url).searchParams;
@@ -48,16 +64,18 @@ describe("signing and checking download links", () => {
 
   it("makes an absolute Liferay download link that expires when it says", () => {
     const expires = NOW.getTime() / 1000 + 600;
-    expect(link.url).toBe(`https://lifeboat.example.com/backup/download/database/${BACKUP_ID}?expires=${expires}&signature=${query.get("signature")}`);
+    expect(link.url).toBe(
+      `https://lifeboat.example.com/backup/download/database/${BACKUP_ID}?expires=${expires}&maker=s.session-1&signature=${query.get("signature")}`,
+    );
     expect(link.expiresAt).toEqual(new Date(expires * 1000));
     expect(query.get("signature")).toMatch(/^[0-9a-f]{64}$/);
-    expect(check(query)).toEqual({ expires });
+    expect(check(query)).toEqual({ expires, maker: "s.session-1" });
   });
 
   it("signs with a subkey derived from the auth secret, not the secret itself", () => {
     const expires = Number(query.get("expires"));
-    const withRawSecret = createHmac("sha256", SECRET).update(`database:${BACKUP_ID}:${expires}`).digest("hex");
-    expect(signDownload({ kind: "database", backupId: BACKUP_ID, expires }, SECRET)).not.toBe(withRawSecret);
+    const withRawSecret = createHmac("sha256", SECRET).update(`database:${BACKUP_ID}:${expires}:s.session-1`).digest("hex");
+    expect(signDownload({ kind: "database", backupId: BACKUP_ID, expires, maker: "s.session-1" }, SECRET)).not.toBe(withRawSecret);
   });
 
   it("refuses an edited, foreign or incomplete link as not valid (403)", () => {
@@ -73,6 +91,9 @@ describe("signing and checking download links", () => {
     expect(refusal(() => check(new URLSearchParams({ expires: query.get("expires") ?? "" })))).toEqual(notValid);
     expect(refusal(() => check(edited("expires", "soon")))).toEqual(notValid);
     expect(refusal(() => check(edited("signature", "abc")))).toEqual(notValid);
+    // Another maker with the same signature: someone else's session cannot be put in.
+    expect(refusal(() => check(edited("maker", "s.session-2")))).toEqual(notValid);
+    expect(refusal(() => check(edited("maker", "x.session-1")))).toEqual(notValid);
   });
 
   it("refuses a genuine link once it has expired (403), to the second", () => {
@@ -94,14 +115,16 @@ describe("signed links on the download path", () => {
     root = await mkdtemp(path.join(tmpdir(), "lifeboat-signed-"));
     h = await startDownloadHarness(createStorage({ driver: "local", root }));
     await seedBackup(h.handle.db, h.storage, { id: BACKUP_ID, environmentId: h.environments.prd.id, files: { database: DATABASE, volume: randomBytes(1000) } });
+    adminSession = await createTestSession(h.handle.db, DEMO_PEOPLE.admin, h.secret);
   });
   afterAll(async () => {
     await h?.close();
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  const signed = (expiresInSeconds: number, now?: Date) =>
-    createSignedDownloadUrl({ baseUrl: h.baseUrl, kind: "database", backupId: BACKUP_ID, expiresInSeconds, now }, h.secret).url;
+  let adminSession: TestSession;
+  const signed = (expiresInSeconds: number, now?: Date, maker = `s.${adminSession.sessionId}`) =>
+    createSignedDownloadUrl({ baseUrl: h.baseUrl, kind: "database", backupId: BACKUP_ID, expiresInSeconds, maker, now }, h.secret).url;
 
   it("serves a production backup's file with no session or token, ranges included, and audits it as signed-url", async () => {
     const url = signed(3600);
@@ -126,7 +149,42 @@ describe("signed links on the download path", () => {
     const wholeRow = rows.find((r) => r.userAgent === "signed-test/whole");
     const expiresAt = new Date(Number(new URL(url).searchParams.get("expires")) * 1000).toISOString();
     expect(wholeRow).toMatchObject({ action: "backup.download", actor: "signed-url", actorType: "token" });
-    expect(wholeRow?.detail).toMatchObject({ signedUrl: true, complete: true, status: 200, expiresAt });
+    expect(wholeRow?.detail).toMatchObject({ signedUrl: true, complete: true, status: 200, expiresAt, madeBy: DEMO_PEOPLE.admin.email });
+  });
+
+  it("stops working when the session that made it signs out", async () => {
+    const session = await createTestSession(h.handle.db, DEMO_PEOPLE.admin, h.secret);
+    const url = signed(3600, undefined, `s.${session.sessionId}`);
+    expect((await rawRequest(url)).status).toBe(200);
+    await revokeAuthSession(h.handle.db, { id: session.sessionId });
+    const after = await rawRequest(url);
+    expect(after.status).toBe(403);
+    expect((JSON.parse(after.body.toString()) as { error: { message: string } }).error.message).toMatch(/no longer works: whoever made it has signed out/);
+  });
+
+  it("stops working when the token that made it is revoked", async () => {
+    const owner = await resolveActorFor(h, DEMO_PEOPLE.admin);
+    const { view } = await createApiToken(h.handle.db, {
+      actor: owner,
+      input: { name: "links", expiresInDays: null, environmentId: null },
+      productionOnly: false,
+    });
+    const url = signed(3600, undefined, `t.${view.id}`);
+    expect((await rawRequest(url)).status).toBe(200);
+    await revokeApiToken(h.handle.db, { actor: owner, tokenId: view.id });
+    expect((await rawRequest(url)).status).toBe(403);
+  });
+
+  it("stops working when its maker may no longer download the file", async () => {
+    const maker = { ...DEMO_PEOPLE.admin, sub: "ada-demoted", email: "demoted@acme.test" };
+    const session = await createTestSession(h.handle.db, maker, h.secret);
+    const url = signed(3600, undefined, `s.${session.sessionId}`);
+    expect((await rawRequest(url)).status).toBe(200);
+    // Their next sign-in brings the member group only: production downloads are for administrators.
+    await upsertUserOnSignIn(h.handle.db, { id: maker.sub, email: maker.email, name: maker.name, groups: [DEMO_GROUPS.members] });
+    const after = await rawRequest(url);
+    expect(after.status).toBe(403);
+    expect((JSON.parse(after.body.toString()) as { error: { message: string } }).error.message).toMatch(/may no longer download this file/);
   });
 
   it("answers 403 JSON for an expired link and for an edited one, with different messages", async () => {

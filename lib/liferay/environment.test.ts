@@ -14,7 +14,7 @@ import { resolveUploadEnvironment } from "./environment";
 async function actorWith(handle: DbHandle, groups: string[], scope?: string): Promise<Actor> {
   let roles = await resolveEnvironmentRoles(handle.db, { groups });
   if (scope) roles = new Map(roles.has(scope) ? [[scope, roles.get(scope)!]] : []);
-  return { kind: scope ? "token" : "user", id: "u", email: "u@acme.test", name: null, groups, roles, scopeEnvironmentId: scope ?? null };
+  return { kind: scope ? "token" : "user", id: "u", email: "u@acme.test", name: null, groups, roles, scopeEnvironmentId: scope ?? null, operator: false };
 }
 
 describe("which environment POST /backup/upload goes to", () => {

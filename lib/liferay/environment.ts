@@ -1,7 +1,8 @@
-import { canViewEnvironment, isEnvironmentVisible } from "@/lib/auth/permissions";
+import { isEnvironmentVisible } from "@/lib/auth/permissions";
 import type { Actor } from "@/lib/auth/permissions";
 import type { Db } from "@/lib/db/client";
-import { getEnvironment, getEnvironmentById, listEnvironments } from "@/lib/db/queries/projects";
+import { getEnvironmentById } from "@/lib/db/queries/projects";
+import { listVisibleEnvironments, requireVisibleEnvironment } from "@/lib/environments/visible";
 import type { Environment } from "@/lib/db/schema";
 import { AppError } from "@/lib/errors";
 
@@ -33,11 +34,7 @@ export async function resolveUploadEnvironment(
 ): Promise<Environment> {
   const named = parseBackupHost(host);
   if (named) {
-    const environment = await getEnvironment(db, { projectId: named.projectId, name: named.environment });
-    if (!environment || !isEnvironmentVisible(actor, environment, { productionOnly })) {
-      throw new AppError("not_found", `There is no environment ${named.projectId}-${named.environment} (from the host name ${host}).`);
-    }
-    return environment;
+    return requireVisibleEnvironment(actor, named, { db, productionOnly });
   }
   if (actor.scopeEnvironmentId) {
     const environment = await getEnvironmentById(db, { id: actor.scopeEnvironmentId });
@@ -46,7 +43,7 @@ export async function resolveUploadEnvironment(
     }
     return environment;
   }
-  const visible = (await listEnvironments(db, { productionOnly })).filter((env) => canViewEnvironment(actor, env));
+  const visible = await listVisibleEnvironments(actor, { db, productionOnly });
   const projectIds = [...new Set(visible.map((env) => env.projectId))];
   if (projectIds.length === 0) throw new AppError("not_found", "You have no environment to upload a backup to.");
   if (projectIds.length > 1) {

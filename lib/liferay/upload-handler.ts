@@ -6,7 +6,6 @@ import busboy from "busboy";
 
 import { auditActorType, canUploadBackup } from "@/lib/auth/permissions";
 import type { Actor } from "@/lib/auth/permissions";
-import { actorFromNodeRequest, clientAddress } from "@/lib/auth/request-actor";
 import { isVerificationError } from "@/lib/backups/verify";
 import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
@@ -15,6 +14,8 @@ import { recordAuditEvent } from "@/lib/db/queries/audit";
 import { acquireEnvironmentLock, getEnvironmentLock, releaseEnvironmentLock, renewEnvironmentLock } from "@/lib/db/queries/locks";
 import type { Environment } from "@/lib/db/schema";
 import { AppError } from "@/lib/errors";
+import { callerOfNodeRequest, resolveActor } from "@/lib/http/actor";
+import { nodeRequestInfo } from "@/lib/http/client-address";
 import { sendJson } from "@/lib/http/node-router";
 import type { NodeHandler } from "@/lib/http/node-router";
 import { logger } from "@/lib/logger";
@@ -237,7 +238,7 @@ export function createLiferayUploadHandler(options: LiferayUploadOptions = {}): 
 
   return async (req: IncomingMessage, res: ServerResponse) => {
     res.setHeader("cache-control", "no-store");
-    const actor = await actorFromNodeRequest(req);
+    const actor = await resolveActor(callerOfNodeRequest(req));
     if (!actor) throw new AppError("unauthorized", "Sign in, or send an API token (basic auth with your e-mail, or a Bearer token), to upload backups.");
     if (!/^multipart\/form-data\s*;/i.test(header(req, "content-type") ?? "")) {
       throw new AppError(
@@ -261,7 +262,7 @@ export function createLiferayUploadHandler(options: LiferayUploadOptions = {}): 
     const busy = await getEnvironmentLock(db, { environmentId: environment.id });
     if (busy) throw await environmentBusyError(db, environment, busy);
 
-    const request: RequestInfo = { ip: clientAddress(req), userAgent: header(req, "user-agent") ?? null };
+    const request: RequestInfo = nodeRequestInfo(req);
     const uploadId = randomUUID();
     const startedAt = new Date();
     const received = await receiveFiles(req, storage, uploadId, maxFileSize);

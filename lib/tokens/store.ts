@@ -40,6 +40,16 @@ export async function findTokenByHash(db: Db, { tokenHash }: { tokenHash: string
   return row;
 }
 
+/** The token with its owner, by id: what checking a download link made with the token needs. */
+export async function findTokenById(db: Db, { tokenId }: { tokenId: string }): Promise<{ token: ApiToken; user: User } | undefined> {
+  const [row] = await db
+    .select({ token: apiTokens, user: users })
+    .from(apiTokens)
+    .innerJoin(users, eq(apiTokens.userId, users.id))
+    .where(eq(apiTokens.id, tokenId));
+  return row;
+}
+
 /** Revokes one of the user's own tokens; false if they have no such token or it was revoked already. */
 export async function revokeUserToken(db: Db, { userId, tokenId, now }: { userId: string; tokenId: string; now: Date }): Promise<ApiToken | undefined> {
   const [row] = await db

@@ -35,7 +35,7 @@ describe.each(DATABASE_KINDS)("API tokens on %s", (kind) => {
 
   async function person(id: string, email: string, groups: string[]): Promise<Actor> {
     await upsertUserOnSignIn(handle.db, { id, email, name: id, groups });
-    return { kind: "user", id, email, name: id, groups, roles: await resolveEnvironmentRoles(handle.db, { groups }) };
+    return { kind: "user", id, email, name: id, groups, roles: await resolveEnvironmentRoles(handle.db, { groups }), operator: false };
   }
 
   beforeAll(async () => {
@@ -80,20 +80,20 @@ describe.each(DATABASE_KINDS)("API tokens on %s", (kind) => {
     const stranger = await person("sam", "sam@elsewhere.test", ["other"]);
     expect((await rejection(create(stranger, { environmentId: uat.id }))).message).toMatch(/environment you can see/);
     const { token } = await create(ada);
-    const asToken = await authenticateToken(handle.db, { token });
+    const asToken = await authenticateToken(handle.db, { token, operatorGroups: [] });
     expect((await rejection(create(asToken))).status).toBe(403);
     expect((await rejection(listApiTokens(handle.db, { actor: asToken }))).status).toBe(403);
   });
 
   it("authenticates as the owner with the roles of their groups at last sign-in, resolved afresh", async () => {
     const { token, view } = await create(ada);
-    const actor = await authenticateToken(handle.db, { token });
+    const actor = await authenticateToken(handle.db, { token, operatorGroups: [] });
     expect(actor).toMatchObject({ kind: "token", id: "ada", email: "admin@acme.test", tokenId: view.id, scopeEnvironmentId: null });
     expect(actor.roles.get(prd.id)).toBe("admin");
     expect(actor.roles.get(uat.id)).toBe("admin");
     // A new sign-in with fewer groups narrows what the token may do at once.
     await upsertUserOnSignIn(handle.db, { id: "ada", email: "admin@acme.test", name: "ada", groups: [DEMO_GROUPS.members] });
-    const narrowed = await authenticateToken(handle.db, { token });
+    const narrowed = await authenticateToken(handle.db, { token, operatorGroups: [] });
     expect(narrowed.roles.get(prd.id)).toBe("member");
     await upsertUserOnSignIn(handle.db, { id: "ada", email: "admin@acme.test", name: "ada", groups: [DEMO_GROUPS.admins] });
   });
@@ -101,28 +101,28 @@ describe.each(DATABASE_KINDS)("API tokens on %s", (kind) => {
   it("limits an environment-scoped token to that environment, never beyond the owner's role", async () => {
     const { token, view } = await create(ada, { environmentId: uat.id });
     expect(view.scope).toEqual({ projectId: "acme", environment: "uat" });
-    const actor = await authenticateToken(handle.db, { token });
+    const actor = await authenticateToken(handle.db, { token, operatorGroups: [] });
     expect([...actor.roles.entries()]).toEqual([[uat.id, "admin"]]);
     const member = await create(max, { environmentId: uat.id });
-    const memberActor = await authenticateToken(handle.db, { token: member.token });
+    const memberActor = await authenticateToken(handle.db, { token: member.token, operatorGroups: [] });
     expect([...memberActor.roles.entries()]).toEqual([[uat.id, "member"]]);
   });
 
   it("rejects expired, revoked, unknown and malformed tokens with distinct messages", async () => {
     const now = new Date();
     const { token: expiring } = await create(ada, { expiresInDays: 1 }, new Date(now.getTime() - 2 * day));
-    expect((await rejection(authenticateToken(handle.db, { token: expiring }))).message).toBe("The API token has expired.");
+    expect((await rejection(authenticateToken(handle.db, { token: expiring, operatorGroups: [] }))).message).toBe("The API token has expired.");
 
     const { token, view } = await create(ada);
-    await authenticateToken(handle.db, { token });
+    await authenticateToken(handle.db, { token, operatorGroups: [] });
     await revokeApiToken(handle.db, { actor: ada, tokenId: view.id });
-    const revoked = await rejection(authenticateToken(handle.db, { token }));
+    const revoked = await rejection(authenticateToken(handle.db, { token, operatorGroups: [] }));
     expect(revoked).toMatchObject({ status: 401, message: "The API token has been revoked." });
     expect((await listApiTokens(handle.db, { actor: ada })).find((t) => t.id === view.id)?.status).toBe("revoked");
 
     const unknown = `lbt_${"A".repeat(43)}`;
-    expect((await rejection(authenticateToken(handle.db, { token: unknown }))).message).toBe("The API token is not valid.");
-    expect((await rejection(authenticateToken(handle.db, { token: "hunter2" }))).message).toMatch(/malformed/);
+    expect((await rejection(authenticateToken(handle.db, { token: unknown, operatorGroups: [] }))).message).toBe("The API token is not valid.");
+    expect((await rejection(authenticateToken(handle.db, { token: "hunter2", operatorGroups: [] }))).message).toMatch(/malformed/);
   });
 
   it("only lets the owner revoke, and a second revoke changes nothing", async () => {
@@ -140,19 +140,19 @@ describe.each(DATABASE_KINDS)("API tokens on %s", (kind) => {
 
   it("checks the basic-auth user name against the owner's e-mail", async () => {
     const { token } = await create(ada);
-    await expect(authenticateToken(handle.db, { token, email: "ADMIN@acme.test" })).resolves.toMatchObject({ email: "admin@acme.test" });
-    expect((await rejection(authenticateToken(handle.db, { token, email: "member@acme.test" }))).status).toBe(401);
+    await expect(authenticateToken(handle.db, { token, email: "ADMIN@acme.test", operatorGroups: [] })).resolves.toMatchObject({ email: "admin@acme.test" });
+    expect((await rejection(authenticateToken(handle.db, { token, email: "member@acme.test", operatorGroups: [] }))).status).toBe(401);
   });
 
   it("records last use at most once a minute", async () => {
     const { token, view } = await create(ada);
     const t0 = new Date("2030-06-01T12:00:00Z");
-    await authenticateToken(handle.db, { token, now: t0 });
-    await authenticateToken(handle.db, { token, now: new Date(t0.getTime() + 10_000) });
+    await authenticateToken(handle.db, { token, now: t0, operatorGroups: [] });
+    await authenticateToken(handle.db, { token, now: new Date(t0.getTime() + 10_000), operatorGroups: [] });
     const read = async () => (await handle.db.select().from(apiTokens).where(eq(apiTokens.id, view.id)))[0]!.lastUsedAt?.toISOString();
     expect(await read()).toBe(t0.toISOString());
     const later = new Date(t0.getTime() + LAST_USED_RESOLUTION_MS + 1);
-    await authenticateToken(handle.db, { token, now: later });
+    await authenticateToken(handle.db, { token, now: later, operatorGroups: [] });
     expect(await read()).toBe(later.toISOString());
   });
 });

@@ -4,13 +4,13 @@ import { getUserById } from "@/lib/db/queries/users";
 import type { Db } from "@/lib/db/client";
 import { recordAuditEvent } from "@/lib/db/queries/audit";
 import { users } from "@/lib/db/schema";
-import type { EnvironmentRole } from "@/lib/db/schema";
+import type { ApiToken, EnvironmentRole, User } from "@/lib/db/schema";
 import { AppError } from "@/lib/errors";
-import { isEnvironmentVisible } from "@/lib/auth/permissions";
+import { isEnvironmentVisible, isOperatorGroupMember } from "@/lib/auth/permissions";
 import type { Actor } from "@/lib/auth/permissions";
 
 import { displayPrefix, generateToken, hashToken, isWellFormedToken } from "./format";
-import { findTokenByHash, getUserToken, insertApiToken, listUserTokens, revokeUserToken, touchTokenLastUsed } from "./store";
+import { findTokenById, findTokenByHash, getUserToken, insertApiToken, listUserTokens, revokeUserToken, touchTokenLastUsed } from "./store";
 import type { TokenWithEnvironment } from "./store";
 import type { TokenView } from "./view";
 
@@ -131,7 +131,10 @@ function rejected(message: string): AppError {
  * effect at once), narrowed to the token's environment if it has one.
  * `email` is the basic-auth user name, which must be the owner's.
  */
-export async function authenticateToken(db: Db, { token, email, now = new Date() }: { token: string; email?: string; now?: Date }): Promise<Actor> {
+export async function authenticateToken(
+  db: Db,
+  { token, email, operatorGroups, now = new Date() }: { token: string; email?: string; operatorGroups: readonly string[]; now?: Date },
+): Promise<Actor> {
   if (!isWellFormedToken(token)) {
     throw rejected("The API token is malformed: Lifeboat tokens start with lbt_ and are 47 characters long. Create one on the Tokens page.");
   }
@@ -143,14 +146,32 @@ export async function authenticateToken(db: Db, { token, email, now = new Date()
   }
   if (row.revokedAt) throw rejected("The API token has been revoked.");
   if (row.expiresAt && row.expiresAt.getTime() <= now.getTime()) throw rejected("The API token has expired.");
+  if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
+    await touchTokenLastUsed(db, { tokenId: row.id, now, olderThan: new Date(now.getTime() - LAST_USED_RESOLUTION_MS) });
+  }
+  return tokenActor(db, { row, user, operatorGroups });
+}
 
+/**
+ * The actor a token stands for, by the token's id: for a download link made
+ * with it (lib/downloads/signed-url.ts). null once the token is revoked,
+ * expired or gone — its links stop working with it.
+ */
+export async function actorForTokenId(
+  db: Db,
+  { tokenId, operatorGroups, now = new Date() }: { tokenId: string; operatorGroups: readonly string[]; now?: Date },
+): Promise<Actor | null> {
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  const found = uuid.test(tokenId) ? await findTokenById(db, { tokenId }) : undefined;
+  if (!found || found.token.revokedAt || (found.token.expiresAt && found.token.expiresAt.getTime() <= now.getTime())) return null;
+  return tokenActor(db, { row: found.token, user: found.user, operatorGroups });
+}
+
+async function tokenActor(db: Db, { row, user, operatorGroups }: { row: ApiToken; user: User; operatorGroups: readonly string[] }): Promise<Actor> {
   let roles: Map<string, EnvironmentRole> = await resolveEnvironmentRoles(db, { groups: user.groups });
   if (row.environmentId) {
     const role = roles.get(row.environmentId);
     roles = new Map(role ? [[row.environmentId, role]] : []);
-  }
-  if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
-    await touchTokenLastUsed(db, { tokenId: row.id, now, olderThan: new Date(now.getTime() - LAST_USED_RESOLUTION_MS) });
   }
   return {
     kind: "token",
@@ -161,5 +182,6 @@ export async function authenticateToken(db: Db, { token, email, now = new Date()
     roles,
     tokenId: row.id,
     scopeEnvironmentId: row.environmentId,
+    operator: isOperatorGroupMember(user.groups, operatorGroups),
   };
 }

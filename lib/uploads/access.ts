@@ -1,4 +1,4 @@
-import { canAdministerEnvironment, canUploadBackup, canViewEnvironment } from "@/lib/auth/permissions";
+import { canAdministerEnvironment, canUploadBackup, isEnvironmentVisible } from "@/lib/auth/permissions";
 import type { Actor } from "@/lib/auth/permissions";
 import type { Environment, UploadSession } from "@/lib/db/schema";
 import { AppError } from "@/lib/errors";
@@ -12,10 +12,8 @@ export function environmentLabel(environment: Pick<Environment, "projectId" | "n
  * The environment as this actor may see it, or the same 404 a missing one
  * gets — so a session id never reveals an environment the actor cannot see.
  */
-export function assertEnvironmentVisible(actor: Actor, environment: Environment, { productionOnly }: { productionOnly: boolean }): void {
-  if (!canViewEnvironment(actor, environment) || (productionOnly && !environment.isProduction)) {
-    throw new AppError("not_found", "No such upload.");
-  }
+export function assertEnvironmentVisible(actor: Actor, environment: Environment, options: { productionOnly: boolean }): void {
+  if (!isEnvironmentVisible(actor, environment, options)) throw new AppError("not_found", "No such upload.");
 }
 
 /** Only the person who started a session, or an administrator of its environment, may add to it, finish it or cancel it. */

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 
-import { actorFromNodeRequest } from "@/lib/auth/request-actor";
 import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
+import { callerOfNodeRequest, resolveActor } from "@/lib/http/actor";
 import { sendJson } from "@/lib/http/node-router";
 import type { NodeHandler } from "@/lib/http/node-router";
 import { getStorage } from "@/lib/storage/instance";
@@ -46,7 +46,7 @@ export const serveUploadPart: NodeHandler = async (req, res, params) => {
   if (header(req, "transfer-encoding") && header(req, "content-length") === undefined) {
     throw new AppError("bad_request", "Send the part's length in Content-Length (chunked transfer encoding is not accepted).");
   }
-  const actor = await actorFromNodeRequest(req);
+  const actor = await resolveActor(callerOfNodeRequest(req));
   if (!actor) throw new AppError("unauthorized", "Sign in or send an API token to upload.");
 
   const db = getDb();

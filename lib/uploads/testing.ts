@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-import { encode } from "next-auth/jwt";
+import { createTestSession, sameOriginHeaders } from "@/lib/auth/testing";
 
 import type { Actor } from "@/lib/auth/permissions";
 import type { DbHandle } from "@/lib/db/client";
@@ -17,7 +17,7 @@ import { DEMO_GROUPS, seedDemoProject } from "@/lib/db/seed";
 import { createTestDatabase } from "@/lib/db/testing";
 import type { DatabaseKind } from "@/lib/db/testing";
 import { createNodeRouter } from "@/lib/http/node-router";
-import { NODE_ROUTES } from "@/lib/http/node-routes";
+import { NODE_ROUTES } from "@/node-routes";
 import { createStorage } from "@/lib/storage";
 import { startS3rver } from "@/lib/storage/testing/s3rver";
 import type { Storage } from "@/lib/storage/types";
@@ -40,6 +40,8 @@ export type StorageDriver = "local" | "s3";
 export interface TestUser {
   email: string;
   cookie: string;
+  /** The cookie and the Origin a browser sends with a change from Lifeboat's own pages. */
+  browser: { cookie: string; origin: string };
   actor: Actor;
 }
 
@@ -76,9 +78,14 @@ async function stop(server: Server): Promise<void> {
 async function makeUser(handle: DbHandle, email: string, groups: string[]): Promise<TestUser> {
   const sub = `sub-${email}`;
   const name = email.split("@")[0] ?? email;
-  const token = await encode({ token: { sub, email, name, groups }, secret: TEST_SECRET });
+  const session = await createTestSession(handle.db, { sub, email, name, groups }, TEST_SECRET);
   const roles = await resolveEnvironmentRoles(handle.db, { groups });
-  return { email, cookie: `next-auth.session-token=${token}`, actor: { kind: "user", id: sub, email, name, groups, roles } };
+  return {
+    email,
+    cookie: session.cookie,
+    browser: { cookie: session.cookie, ...sameOriginHeaders() },
+    actor: { kind: "user", id: sub, email, name, groups, roles, operator: false, sessionId: session.sessionId },
+  };
 }
 
 export async function startHarness({ driver, database = "pglite" }: { driver: StorageDriver; database?: DatabaseKind }): Promise<Harness> {
@@ -223,7 +230,7 @@ export async function putPart(
 ): Promise<PartReply> {
   const bytes = body ?? slicePart(file, upload.partSize, partNumber);
   return rawPut(partUrl(harness.baseUrl, upload.id, partNumber), {
-    headers: { cookie: user.cookie, "x-part-sha256": claimed ?? sha256(bytes), "content-type": "application/octet-stream" },
+    headers: { ...user.browser, "x-part-sha256": claimed ?? sha256(bytes), "content-type": "application/octet-stream" },
     body: bytes,
   });
 }

@@ -221,7 +221,7 @@ function runProtocolTests(driver: StorageDriver, database: "pglite" | "postgres"
     const database = uploadOf(session, "database");
     const started = Date.now();
     const reply = await rawPut(partUrl(h.baseUrl, database.id, 1), {
-      headers: { cookie: h.users.admin.cookie, "x-part-sha256": "a".repeat(64) },
+      headers: { ...h.users.admin.browser, "x-part-sha256": "a".repeat(64) },
       contentLength: 5 * MiB + 1,
       body: Buffer.alloc(1024), // then nothing: the server must answer without waiting for the rest
     });
@@ -235,7 +235,7 @@ function runProtocolTests(driver: StorageDriver, database: "pglite" | "postgres"
   it("answers 400 to a wrong part number, a wrong length or a missing checksum", async () => {
     const { session } = await start();
     const database = uploadOf(session, "database");
-    const headers = { cookie: h.users.admin.cookie, "x-part-sha256": "a".repeat(64) };
+    const headers = { ...h.users.admin.browser, "x-part-sha256": "a".repeat(64) };
     for (const n of ["0", "4", "abc", "99999"]) {
       const reply = await rawPut(partUrl(h.baseUrl, database.id, n), { headers, contentLength: 10, body: Buffer.alloc(0) });
       expect(reply.status, n).toBe(400);
@@ -246,7 +246,7 @@ function runProtocolTests(driver: StorageDriver, database: "pglite" | "postgres"
     expect(short.body.error?.message).toBe(`Part 2 of ${database.fileName} must be exactly ${5 * MiB} bytes; the request announces ${5 * MiB - 1}.`);
     const last = await rawPut(partUrl(h.baseUrl, database.id, 3), { headers, contentLength: 5 * MiB, body: Buffer.alloc(0) });
     expect(last.status).toBe(400);
-    const noHash = await rawPut(partUrl(h.baseUrl, database.id, 1), { headers: { cookie: h.users.admin.cookie }, body: Buffer.alloc(16) });
+    const noHash = await rawPut(partUrl(h.baseUrl, database.id, 1), { headers: { ...h.users.admin.browser }, body: Buffer.alloc(16) });
     expect(noHash.status).toBe(400);
     expect(noHash.body.error?.message).toMatch(/X-Part-SHA256/);
     expect(await chunkedPut(partUrl(h.baseUrl, database.id, 1), headers, Buffer.alloc(100))).toBe(400);
@@ -256,7 +256,7 @@ function runProtocolTests(driver: StorageDriver, database: "pglite" | "postgres"
     const { session } = await start();
     const database = uploadOf(session, "database");
     const body = files.database.subarray(0, 5 * MiB);
-    const headers = { cookie: h.users.admin.cookie, "x-part-sha256": sha256(body) };
+    const headers = { ...h.users.admin.browser, "x-part-sha256": sha256(body) };
     await dropMidway(partUrl(h.baseUrl, database.id, 1), headers, body, 3 * MiB);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(uploadOf(await view(session.id), "database").uploadedParts).toEqual([]);

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 
-import { getActor } from "@/lib/auth/session";
+import { getActor } from "@/lib/http/current-actor";
 import { getConfig } from "@/lib/config";
 
 import { SignInButton } from "./sign-in-button";

@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 
-import { listVisibleEnvironments, requirePageActor } from "@/lib/auth/session";
+import { listVisibleEnvironments } from "@/lib/environments/visible";
+import { requirePageActor } from "@/lib/http/current-actor";
 
 import { TokensManager } from "./tokens-manager";
 

@@ -15,7 +15,7 @@ import { documentLibraryTgz, gz, pgDump } from "@/lib/backups/verify/testing";
 import { rateLimitWindows, environments } from "@/lib/db/schema";
 import type { Environment } from "@/lib/db/schema";
 import { seedBackup } from "@/lib/downloads/testing/seed";
-import { NODE_ROUTES } from "@/lib/http/node-routes";
+import { NODE_ROUTES } from "@/node-routes";
 import { createApiToken } from "@/lib/tokens/tokens";
 import type { Harness, TestUser } from "@/lib/uploads/testing";
 import { sha256, startHarness } from "@/lib/uploads/testing";
@@ -32,14 +32,13 @@ import { createOpenApiDocument } from "./document";
  * are called as Next calls them; the byte paths over real HTTP.
  */
 
-const request = vi.hoisted(() => {
+vi.hoisted(() => {
   process.env.LOG_LEVEL ??= "silent";
   process.env.BACKUP_KEY = "contract-test-backup-key-0123456789";
-  return { headers: new Headers(), session: null as null | { user: { id: string; email: string; name: string | null; groups: string[] } } };
 });
-vi.mock("next/headers", () => ({ headers: async () => request.headers }));
-vi.mock("next-auth", () => ({ getServerSession: async () => request.session }));
-vi.mock("@/lib/auth/options", () => ({ getAuthOptions: () => ({}) }));
+
+/** Whether the last Next route call carried a session or a token (then its answer is rate-limit counted). */
+let lastCallHadCredentials = false;
 
 const ROOT = path.resolve(__dirname, "../../..");
 const METHODS = ["get", "put", "post", "delete", "head", "patch"] as const;
@@ -129,9 +128,9 @@ async function callNext(method: Method, template: string, options: CallOptions =
   const url = new URL(fill(template, options.params ?? {}), "http://127.0.0.1");
   for (const [name, value] of Object.entries(options.query ?? {})) url.searchParams.set(name, value);
   const user = options.as;
-  request.session = user ? { user: { id: user.actor.id, email: user.email, name: user.actor.name, groups: user.actor.groups } } : null;
-  request.headers = new Headers(options.token ? { authorization: `Bearer ${options.token}` } : {});
-  const init: RequestInit = { method: method.toUpperCase(), headers: { "content-type": "application/json" } };
+  lastCallHadCredentials = Boolean(user || options.token);
+  const credentials: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : user ? user.browser : {};
+  const init: RequestInit = { method: method.toUpperCase(), headers: { "content-type": "application/json", ...credentials } };
   if (options.body !== undefined) init.body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
   const params = Object.fromEntries(Object.entries(options.params ?? {}));
   return toReply(await handler(new Request(url, init), { params: Promise.resolve(params) }));
@@ -382,7 +381,7 @@ cases(
       for (let n = 1; n <= upload.partCount; n++) {
         const part = bytes.subarray((n - 1) * upload.partSize, n * upload.partSize);
         last = await callHttp(h.baseUrl, "PUT", `/api/v1/uploads/${upload.id}/parts/${n}`, {
-          headers: { cookie: admin.cookie, "x-part-sha256": sha256(part), "content-type": "application/octet-stream" },
+          headers: { ...admin.browser, "x-part-sha256": sha256(part), "content-type": "application/octet-stream" },
           body: part,
         });
         if (last.status !== 200) return last;
@@ -502,12 +501,12 @@ cases(
   "POST /api/v1/utils/backup/",
   () =>
     callHttp(h.baseUrl, "POST", "/api/v1/utils/backup/", {
-      headers: { cookie: admin.cookie, "content-type": "application/json" },
+      headers: { ...admin.browser, "content-type": "application/json" },
       body: Buffer.from(JSON.stringify({ key: process.env.BACKUP_KEY, backup_id: ids.prd })),
     }),
   () =>
     callHttp(h.baseUrl, "POST", "/api/v1/utils/backup/", {
-      headers: { cookie: admin.cookie, "content-type": "application/json" },
+      headers: { ...admin.browser, "content-type": "application/json" },
       body: Buffer.from(JSON.stringify({ key: "not-the-backup-key-at-all", backup_id: ids.prd })),
     }),
 );
@@ -632,7 +631,7 @@ describe("every documented operation answers as documented", () => {
       problems.push(...problemsWith(op, reply));
       if (op.template.startsWith("/api/v1/") && !nodeRouteFor(op) && reply.status !== 401) {
         // Every counted /api/v1 answer carries the rate-limit headers, success or error — unless nobody signed in.
-        if (request.session || request.headers.has("authorization")) {
+        if (lastCallHadCredentials) {
           if (!reply.headers.has("x-ratelimit-limit")) problems.push(`${reply.status}: no X-RateLimit-Limit`);
         }
       }

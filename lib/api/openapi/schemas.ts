@@ -106,7 +106,9 @@ export const environmentSchema = z
     name: z.string(),
     display_name: z.string(),
     production: z.boolean(),
-    role: z.enum(environmentRole.enumValues),
+    role: z
+      .enum([...environmentRole.enumValues, "operator"])
+      .meta({ description: "The caller's role; `operator` for an installation operator without a role here." }),
     db_type: z.enum(dbEngine.enumValues).nullable(),
   })
   .meta({ id: "Environment" });
@@ -128,8 +130,16 @@ export const environmentSettingsSchema = z
     retentionDays: z.number().int().nullable(),
     excludedTables: z.array(z.string()),
     databasesToIgnore: z.array(z.string()),
+    sourcesVisible: z.boolean(),
+    sourceConfigured: z.object({ database: z.boolean(), volume: z.boolean() }),
+    canChangeSources: z.boolean(),
+    canChangePolicy: z.boolean(),
   })
-  .meta({ id: "EnvironmentSettings", description: "An environment's backup settings; the database password only as `hasPassword`." });
+  .meta({
+    id: "EnvironmentSettings",
+    description:
+      "An environment's backup settings; the database password only as `hasPassword`. The sources (database connection fields and `volumePath`) are shown to operators only (`sourcesVisible`); to others they are null.",
+  });
 
 export const tokenSchema = z
   .object({

@@ -39,4 +39,12 @@ export const DEMO_USERS: readonly DemoUser[] = Object.freeze([
     groups: ["acme-nonprod-admins"],
     description: "Administrator of the uat and dev environments; member of prd.",
   }),
+  demoUser({
+    sub: "olga",
+    email: "operator@acme.test",
+    name: "Olga Operator",
+    // The embedded default's operator group (DEMO_OPERATOR_GROUP in lib/config.ts).
+    groups: ["lifeboat-operators"],
+    description: "Installation operator: sets the database connection and volume folder of every environment; no role in the acme backups.",
+  }),
 ]);

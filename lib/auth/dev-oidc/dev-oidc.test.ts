@@ -319,7 +319,7 @@ describe("startDevOidcProvider", () => {
     expect(html).toMatch(/<main>[\s\S]*<h1>Lifeboat development sign-in<\/h1>[\s\S]*<\/main>/);
     expect(html).toContain("For local development only.");
 
-    expect(buttonNames(html)).toEqual(["Sign in as Ada Admin", "Sign in as Max Member", "Sign in as Uma Nonprod"]);
+    expect(buttonNames(html)).toEqual(["Sign in as Ada Admin", "Sign in as Max Member", "Sign in as Uma Nonprod", "Sign in as Olga Operator"]);
     for (const user of DEMO_USERS) {
       expect(html).toContain(user.email);
       expect(html).toContain(user.description);

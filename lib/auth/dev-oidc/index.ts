@@ -6,7 +6,7 @@
  * Only the custom Node server and tests import this module; it must never end
  * up in a Next.js bundle.
  */
-import { generateKeyPair } from "node:crypto";
+import { createHash, generateKeyPair } from "node:crypto";
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -17,7 +17,7 @@ import type { DemoUser } from "./demo-users";
 import { isLoopbackHost } from "./loopback";
 import { MemoryStore } from "./memory-adapter";
 import type { InteractionDetails, OidcConfiguration, OidcContext, OidcCookieOptions, OidcProvider, OidcProviderModule } from "./oidc-provider-types";
-import { PROVIDER_TITLE, renderLogoutPage, renderMessagePage, renderSignInPage } from "./pages";
+import { logoutScript, PROVIDER_TITLE, renderLogoutPage, renderMessagePage, renderSignInPage } from "./pages";
 
 export { DEMO_USERS } from "./demo-users";
 export type { DemoUser } from "./demo-users";
@@ -73,15 +73,23 @@ const COOKIE_NAMES = {
 const LOGOUT_FORM_ID = "op.logoutForm";
 const MAX_FORM_BYTES = 8 * 1024;
 
-const PAGE_HEADERS = {
-  "Content-Type": "text/html; charset=utf-8",
-  "Cache-Control": "no-store",
-  // No form-action: browsers apply it to the redirects that follow a form
-  // submission, and sign-in ends with a redirect to the client.
-  "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'",
+/**
+ * On every response of the provider — its own pages, oidc-provider's
+ * (sign-out, errors) and its JSON. No form-action: browsers apply it to the
+ * redirects that follow a form submission, and sign-in ends with a redirect
+ * to the client. The one script, the sign-out page's, is allowed by its hash.
+ */
+const SECURITY_HEADERS = {
+  "Content-Security-Policy": `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${createHash("sha256").update(logoutScript(LOGOUT_FORM_ID)).digest("base64")}'; base-uri 'none'; frame-ancestors 'none'`,
   "X-Frame-Options": "DENY",
   "X-Content-Type-Options": "nosniff",
   "Referrer-Policy": "no-referrer",
+} as const;
+
+const PAGE_HEADERS = {
+  "Content-Type": "text/html; charset=utf-8",
+  "Cache-Control": "no-store",
+  ...SECURITY_HEADERS,
 } as const;
 
 export async function startDevOidcProvider(options: DevOidcOptions): Promise<DevOidcProvider> {
@@ -99,6 +107,7 @@ export async function startDevOidcProvider(options: DevOidcOptions): Promise<Dev
 
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const server = createServer((req, res) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     if (handler) {
       handler(req, res);
     } else {

@@ -109,6 +109,10 @@ ${paragraphs.map((text) => `<p>${escapeHtml(text)}</p>`).join("\n")}`,
  * the "really log out" field and submits itself, so signing out of Lifeboat is
  * a single step. The button is the fallback when scripts are disabled.
  */
+export function logoutScript(formId: string): string {
+  return `document.addEventListener("DOMContentLoaded",function(){document.getElementById(${JSON.stringify(formId).replace(/</g, "\\u003c")}).submit()})`;
+}
+
 export function renderLogoutPage(form: string, formId: string): string {
   return htmlDocument(
     `Signing out - ${PROVIDER_TITLE}`,
@@ -117,6 +121,6 @@ export function renderLogoutPage(form: string, formId: string): string {
 ${form}
 <input type="hidden" name="logout" value="yes" form="${escapeHtml(formId)}">
 <button type="submit" form="${escapeHtml(formId)}">Sign out</button>`,
-    `<script>document.addEventListener("DOMContentLoaded",function(){document.getElementById(${JSON.stringify(formId).replace(/</g, "\\u003c")}).submit()})</script>`,
+    `<script>${logoutScript(formId)}</script>`,
   );
 }

@@ -22,7 +22,7 @@ import type { DatabaseConnection, DatabaseSource } from "./dump";
 import { BackupError, readableBackupFailure } from "./errors";
 import { createBackupGzip, HeadSniffer, streamToStorage, verifyStoredObject } from "./stream-to-storage";
 import type { StoredObject } from "./stream-to-storage";
-import { volumeTarStream } from "./volume";
+import { confinedVolumeFolder, volumeTarStream } from "./volume";
 
 export const CREATE_BACKUP_QUEUE = "backup.create";
 
@@ -39,6 +39,8 @@ export interface BackupEngineDeps {
   lockTtlMs?: number;
   /** Least time between two progress writes. */
   progressIntervalMs?: number;
+  /** Where volume folders may be (VOLUME_ROOTS); tests name their own. */
+  volumeRoots?: readonly string[];
 }
 
 export const BACKUP_LOCK_TTL_MS = 2 * 60_000;
@@ -336,6 +338,7 @@ export async function runCreateBackup(
     if (started.length === 0) return;
 
     const source = databaseSource(environment);
+    const volumeFolder = await confinedVolumeFolder(environment, { roots: deps.volumeRoots });
     const progress = progressReporter(db, backup.id, deps.progressIntervalMs ?? 500);
     const onBytes = (n: number) => progress.add(n);
     const failFast = (error: unknown) => {
@@ -345,7 +348,7 @@ export async function runCreateBackup(
     // Settled, not raced: cleanup must not run while the other file is still being written.
     const [dumpedResult, volumeResult, toolResult] = await Promise.allSettled([
       dumpDatabase(deps, source, backupObjectKey(backup.id, "database"), onBytes, abort.signal).catch(failFast),
-      archiveVolume(deps, environment.volumePath!, backupObjectKey(backup.id, "volume"), onBytes, abort.signal).catch(failFast),
+      archiveVolume(deps, volumeFolder, backupObjectKey(backup.id, "volume"), onBytes, abort.signal).catch(failFast),
       toolVersion(DUMP_TOOL[source.engine], deps.toolEnv),
     ]);
     // The first failure aborted the other stream; report the one that started it.

@@ -80,6 +80,7 @@ describe("backing up every MariaDB database but the ignored ones", () => {
     name: null,
     groups: [],
     roles: new Map([[environment.id, "admin"]]),
+    operator: false,
   });
 
   beforeAll(async () => {
@@ -122,7 +123,11 @@ describe("backing up every MariaDB database but the ignored ones", () => {
   });
 
   async function runJobs(): Promise<void> {
-    const stop = startJobWorker({ db: handle.db, handlers: { [CREATE_BACKUP_QUEUE]: createBackupJobHandler({ db: handle.db, storage }) }, pollMs: 10 });
+    const stop = startJobWorker({
+      db: handle.db,
+      handlers: { [CREATE_BACKUP_QUEUE]: createBackupJobHandler({ db: handle.db, storage, volumeRoots: [root] }) },
+      pollMs: 10,
+    });
     const end = Date.now() + 20_000;
     while (
       (

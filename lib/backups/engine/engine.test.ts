@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable, Writable } from "node:stream";
@@ -201,6 +202,7 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
     name: null,
     groups,
     roles: await resolveEnvironmentRoles(handle.db, { groups }),
+    operator: false,
   });
 
   async function configure(name: string, values: Partial<Environment>): Promise<Environment> {
@@ -232,7 +234,7 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
     await seedDemoProject(handle.db);
     root = await mkdtemp(path.join(tmpdir(), "lifeboat-engine-"));
     storage = createStorage({ driver: "local", root: path.join(root, "storage") });
-    deps = { db: handle.db, storage, progressIntervalMs: 50 };
+    deps = { db: handle.db, storage, progressIntervalMs: 50, volumeRoots: [root] };
     admin = await actorFor("alice@acme.test", [DEMO_GROUPS.admins]);
     member = await actorFor("mia@acme.test", [DEMO_GROUPS.members]);
     volumeFiles = await makeVolume(root);
@@ -460,7 +462,7 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
     await runJobs();
     expect(await getBackup(handle.db, { id: queued.id })).toMatchObject({
       status: "failed",
-      statusReason: `The volume folder ${path.join(root, "nowhere")} does not exist on the Lifeboat server.`,
+      statusReason: `acme-dev's volume folder ${path.join(root, "nowhere")} does not exist. An operator can correct it in Settings.`,
     });
     expect(await objectsUnder(storage, `backups/${queued.id}/`)).toEqual([]);
 
@@ -477,6 +479,52 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
     const backup = await getBackup(handle.db, { id: queued.id });
     expect(backup?.status).toBe("failed");
     expect(backup?.statusReason).toMatch(/^mysqldump exited with code 2: .*Unknown database/);
+  });
+
+  it("reads no folder outside the volume roots and gives no tool an option, whatever a row holds", async () => {
+    // Rows written past the settings' checks (an older release, a hand-edited database): checked again at backup time.
+    const outside = await mkdtemp(path.join(tmpdir(), "lifeboat-outside-"));
+    const trap = path.join(outside, "created-by-the-tool");
+    try {
+      await writeFile(path.join(outside, "secret.txt"), "not the environment's\n");
+      await symlink(outside, path.join(root, "link-out"));
+      for (const volume of [outside, path.join(root, "link-out")]) {
+        const environment = await configure("dev", {
+          dbEngine: "postgresql",
+          dbHost: PG.host,
+          dbPort: PG.port,
+          dbName: pgSource,
+          dbUser: PG.user,
+          volumePath: volume,
+        });
+        const queued = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
+        await runJobs();
+        const backup = await getBackup(handle.db, { id: queued.id });
+        expect(backup?.status, volume).toBe("failed");
+        expect(backup?.statusReason, volume).toMatch(
+          /^acme-dev's volume folder (must be a folder inside one of the volume roots|resolves outside the volume roots)/,
+        );
+        expect(await objectsUnder(storage, `backups/${queued.id}/`)).toEqual([]);
+      }
+      const environment = await configure("uat", {
+        dbEngine: "mysql",
+        dbHost: MY.host,
+        dbPort: MY.port,
+        dbName: `--result-file=${trap}`,
+        dbUser: MY.user,
+        volumePath: volumePath(),
+      });
+      const queued = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
+      await runJobs();
+      const backup = await getBackup(handle.db, { id: queued.id });
+      expect(backup?.statusReason).toBe(
+        `acme-uat's database source is not valid: the database name "--result-file=${trap}" is not a plain database name. An operator can correct it in Settings.`,
+      );
+      expect(existsSync(trap)).toBe(false);
+    } finally {
+      await rm(path.join(root, "link-out"), { force: true });
+      await rm(outside, { recursive: true, force: true });
+    }
   });
 
   it("refuses members (403), environments without a source (422) and a busy environment (409)", async () => {
@@ -581,7 +629,15 @@ describe("progress", () => {
     try {
       await seedDemoProject(handle.db);
       const [environment] = await handle.db.select().from(environments).where(eq(environments.name, "dev"));
-      const actor: Actor = { kind: "user", id: "a", email: "alice@acme.test", name: null, groups: [], roles: new Map([[environment!.id, "admin"]]) };
+      const actor: Actor = {
+        kind: "user",
+        id: "a",
+        email: "alice@acme.test",
+        name: null,
+        groups: [],
+        roles: new Map([[environment!.id, "admin"]]),
+        operator: false,
+      };
       await handle.db
         .update(environments)
         .set({ dbEngine: "postgresql", dbHost: "h", dbName: "d", dbUser: "u", volumePath: "/v" })

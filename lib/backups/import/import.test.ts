@@ -144,6 +144,7 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
     name: null,
     groups,
     roles: await resolveEnvironmentRoles(handle.db, { groups }),
+    operator: false,
   });
 
   async function runJobs(): Promise<void> {

@@ -3,13 +3,13 @@ import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
 
 import { missingBackupSource, QUEUED_LOCK_TTL_MS } from "@/lib/backups/engine/create-backup";
-import { auditActorType, canDownloadBackup, canRestoreBackup, isEnvironmentVisible } from "@/lib/auth/permissions";
+import { auditActorType, canDownloadBackup, canRestoreBackup } from "@/lib/auth/permissions";
+import { requireVisibleBackup } from "@/lib/backups/visible";
+import { requireVisibleEnvironment } from "@/lib/environments/visible";
 import type { Actor } from "@/lib/auth/permissions";
 import type { Db } from "@/lib/db/client";
 import { recordAuditEvent } from "@/lib/db/queries/audit";
-import { getBackup } from "@/lib/db/queries/backups";
 import { acquireEnvironmentLock, releaseEnvironmentLock } from "@/lib/db/queries/locks";
-import { getEnvironment } from "@/lib/db/queries/projects";
 import { backups, jobs, restores } from "@/lib/db/schema";
 import type { Environment, Restore } from "@/lib/db/schema";
 import { AppError } from "@/lib/errors";
@@ -52,16 +52,14 @@ export async function requestRestore({
   productionOnly?: boolean;
   requestInfo?: { ip?: string | null; userAgent?: string | null };
 }): Promise<{ restore: Restore; environment: Environment }> {
-  const backup = await getBackup(db, { id: backupId });
-  if (!backup || !isEnvironmentVisible(actor, backup.environment, { productionOnly }))
-    throw new AppError("not_found", `There is no backup ${backupId} you have access to.`);
+  const backup = await requireVisibleBackup(actor, backupId, { db, productionOnly });
   const source = backup.environment;
 
   const targetName = input.environment ?? source.name;
-  const target = targetName === source.name ? source : await getEnvironment(db, { projectId: source.projectId, name: targetName });
-  if (!target || !isEnvironmentVisible(actor, target, { productionOnly })) {
-    throw new AppError("not_found", `There is no environment ${source.projectId}-${targetName} you have a role in.`);
-  }
+  const target =
+    targetName === source.name
+      ? source
+      : await requireVisibleEnvironment(actor, { projectId: source.projectId, environment: targetName }, { db, productionOnly });
   const label = environmentLabel(target);
   if (!canRestoreBackup(actor, target)) throw new AppError("forbidden", `Only administrators of ${label} may restore backups into it.`);
   if (!canDownloadBackup(actor, source)) {

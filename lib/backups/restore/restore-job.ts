@@ -3,6 +3,7 @@ import { Transform } from "node:stream";
 import { and, eq, inArray, sql } from "drizzle-orm";
 
 import { BackupError, isBackupError } from "@/lib/backups/engine/errors";
+import { confinedVolumeFolder } from "@/lib/backups/engine/volume";
 import type { Db } from "@/lib/db/client";
 import { recordAuditEvent } from "@/lib/db/queries/audit";
 import { getBackup } from "@/lib/db/queries/backups";
@@ -43,6 +44,8 @@ export interface RestoreEngineDeps {
   lockTtlMs?: number;
   /** Least time between two progress writes. */
   progressIntervalMs?: number;
+  /** Where volume folders may be (VOLUME_ROOTS); tests name their own. */
+  volumeRoots?: readonly string[];
 }
 
 export const RESTORE_LOCK_TTL_MS = 2 * 60_000;
@@ -269,7 +272,8 @@ export async function runRestore(deps: RestoreEngineDeps, job: Pick<Job, "id">, 
     const files = restorableFiles(backup, environment);
     const target = databaseTarget(environment);
     restorer = databaseRestorer(target, short, deps.toolEnv);
-    paths = volumePaths(environment.volumePath!, short);
+    // Where the folder resolves now, inside the volume roots: a restore renames nothing outside them.
+    paths = volumePaths(await confinedVolumeFolder(environment, { roots: deps.volumeRoots, mayBeMissing: true }), short);
 
     // Nothing is touched before these pass.
     const targetVersion = await restorer.serverVersion();
@@ -364,7 +368,9 @@ async function finishCleanup(deps: RestoreEngineDeps, restore: Restore & { envir
   const restorer = databaseRestorer(databaseTarget(restore.environment), short, deps.toolEnv);
   try {
     await restorer.cleanup({ old: true });
-    await removeVolumeLeftovers(volumePaths(restore.environment.volumePath!, short), { old: true });
+    await removeVolumeLeftovers(volumePaths(await confinedVolumeFolder(restore.environment, { roots: deps.volumeRoots, mayBeMissing: true }), short), {
+      old: true,
+    });
   } catch (error) {
     logger.error({ err: error, restoreId: restore.id }, "could not remove a completed restore's previous copies");
     await noteCleanupProblem(deps.db, restore.id, `Note: the previous database ${restorer.names.old} or folder could not be removed; remove them by hand.`);
@@ -390,7 +396,7 @@ export async function settleAbandonedRestore(deps: RestoreEngineDeps, input: { r
   try {
     const short = restoreShortId(restore.id);
     restorer = databaseRestorer(databaseTarget(environment), short, deps.toolEnv);
-    const paths = volumePaths(environment.volumePath!, short);
+    const paths = volumePaths(await confinedVolumeFolder(environment, { roots: deps.volumeRoots, mayBeMissing: true }), short);
     const database = await restorer.leftovers();
     const folder = await volumeSwapState(paths);
     // The folder is swapped only after the database: both happened once the folder is and no staging database is left.

@@ -200,6 +200,7 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     name: null,
     groups,
     roles: await resolveEnvironmentRoles(handle.db, { groups }),
+    operator: false,
   });
 
   async function configure(name: string, values: Partial<Environment>): Promise<Environment> {
@@ -219,7 +220,10 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
   async function runJobs(): Promise<void> {
     const stop = startJobWorker({
       db: handle.db,
-      handlers: { [CREATE_BACKUP_QUEUE]: createBackupJobHandler({ db: handle.db, storage }), [RESTORE_QUEUE]: createRestoreJobHandler(deps) },
+      handlers: {
+        [CREATE_BACKUP_QUEUE]: createBackupJobHandler({ db: handle.db, storage, volumeRoots: [root] }),
+        [RESTORE_QUEUE]: createRestoreJobHandler(deps),
+      },
       pollMs: 10,
     });
     try {
@@ -288,7 +292,7 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     await seedDemoProject(handle.db);
     root = await mkdtemp(path.join(tmpdir(), "lifeboat-restore-"));
     storage = createStorage({ driver: "local", root: path.join(root, "storage") });
-    deps = { db: handle.db, storage, progressIntervalMs: 20 };
+    deps = { db: handle.db, storage, progressIntervalMs: 20, volumeRoots: [root] };
     admin = await actorFor("alice@acme.test", [DEMO_GROUPS.admins]);
     member = await actorFor("mia@acme.test", [DEMO_GROUPS.members]);
     nonprodAdmin = await actorFor("nora@acme.test", [DEMO_GROUPS.nonprodAdmins]);

@@ -1,6 +1,8 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 
+import { routeCaller } from "@/lib/http/testing";
+
 import type { DbHandle } from "@/lib/db/client";
 import { backupFiles, backups, environments, jobs } from "@/lib/db/schema";
 import { DEMO_GROUPS, seedDemoProject } from "@/lib/db/seed";
@@ -13,11 +15,7 @@ import type { RestoreJson } from "./serialize";
  * each test sends (as app/api/v1/tokens/routes.test.ts does). No job runs
  * here: these check the HTTP answers; restore.test.ts runs the restores.
  */
-const request = vi.hoisted(() => ({ session: null as null | { user: { id: string; email: string; name: string; groups: string[] } } }));
-
-vi.mock("next/headers", () => ({ headers: async () => new Headers() }));
-vi.mock("next-auth", () => ({ getServerSession: async () => request.session }));
-vi.mock("@/lib/auth/options", () => ({ getAuthOptions: () => ({}) }));
+const request = routeCaller();
 
 const { POST: restoreBackup } = await import("@/app/api/v1/backups/[backupId]/restore/route");
 const { GET: getRestoreRoute } = await import("@/app/api/v1/restores/[restoreId]/route");
@@ -31,7 +29,7 @@ const BACKUP_ID = "acme-routebackupxx-202401010000";
 
 function post(backupId: string, body?: unknown): [Request, { params: Promise<{ backupId: string }> }] {
   return [
-    new Request(`http://localhost/api/v1/backups/${backupId}/restore`, {
+    request.request(`http://localhost/api/v1/backups/${backupId}/restore`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
@@ -80,13 +78,13 @@ describe("restore routes", () => {
     await handle?.close();
   });
   beforeEach(async () => {
-    request.session = null;
+    request.signOut();
     await handle.db.execute("delete from environment_locks");
     await handle.db.delete(jobs);
   });
 
   it("queues a restore: 202 with Location, then GET by id and the environment's list show it", async () => {
-    request.session = { user: ADA };
+    await request.signIn(ADA);
     const response = await restoreBackup(...post(BACKUP_ID, { environment: "uat" }));
     expect(response.status).toBe(202);
     const { response: restore } = (await response.json()) as { response: RestoreJson };
@@ -106,17 +104,17 @@ describe("restore routes", () => {
       completed_at: null,
     });
 
-    const one = await getRestoreRoute(new Request("http://localhost"), { params: Promise.resolve({ restoreId: restore.id }) });
+    const one = await getRestoreRoute(request.request("http://localhost"), { params: Promise.resolve({ restoreId: restore.id }) });
     expect(one.status).toBe(200);
     expect(((await one.json()) as { response: RestoreJson }).response).toEqual(restore);
 
-    const list = await listRestoresRoute(new Request("http://localhost/x?limit=5"), { params: Promise.resolve({ projectId: "acme", environment: "uat" }) });
+    const list = await listRestoresRoute(request.request("http://localhost/x?limit=5"), { params: Promise.resolve({ projectId: "acme", environment: "uat" }) });
     expect(list.status).toBe(200);
     expect(((await list.json()) as { response: RestoreJson[] }).response.map((r) => r.id)).toEqual([restore.id]);
-    const devList = await listRestoresRoute(new Request("http://localhost/x"), { params: Promise.resolve({ projectId: "acme", environment: "dev" }) });
+    const devList = await listRestoresRoute(request.request("http://localhost/x"), { params: Promise.resolve({ projectId: "acme", environment: "dev" }) });
     expect(((await devList.json()) as { response: RestoreJson[] }).response).toEqual([]);
     expect(
-      (await listRestoresRoute(new Request("http://localhost/x?limit=0"), { params: Promise.resolve({ projectId: "acme", environment: "uat" }) })).status,
+      (await listRestoresRoute(request.request("http://localhost/x?limit=0"), { params: Promise.resolve({ projectId: "acme", environment: "uat" }) })).status,
     ).toBe(400);
 
     // The target is locked now: a second restore into it is refused.
@@ -125,39 +123,39 @@ describe("restore routes", () => {
     expect((await errorOf(busy)).message).toMatch(/^acme-uat is busy: a restore of acme-routebackupxx-202401010000 started by ada@acme\.test/);
 
     // Invisible to someone without a role there.
-    request.session = { user: NOBODY };
-    expect((await getRestoreRoute(new Request("http://localhost"), { params: Promise.resolve({ restoreId: restore.id }) })).status).toBe(404);
-    expect((await listRestoresRoute(new Request("http://localhost/x"), { params: Promise.resolve({ projectId: "acme", environment: "uat" }) })).status).toBe(
-      404,
-    );
+    await request.signIn(NOBODY);
+    expect((await getRestoreRoute(request.request("http://localhost"), { params: Promise.resolve({ restoreId: restore.id }) })).status).toBe(404);
+    expect(
+      (await listRestoresRoute(request.request("http://localhost/x"), { params: Promise.resolve({ projectId: "acme", environment: "uat" }) })).status,
+    ).toBe(404);
   });
 
   it("answers 401, 400, 403, 404 and 422 with readable messages", async () => {
     expect((await restoreBackup(...post(BACKUP_ID, {}))).status).toBe(401);
 
-    request.session = { user: ADA };
+    await request.signIn(ADA);
     expect((await restoreBackup(...post(BACKUP_ID, "{not json"))).status).toBe(400);
     expect((await restoreBackup(...post(BACKUP_ID, { environment: "uat", extra: 1 }))).status).toBe(400);
     expect((await restoreBackup(...post("not-a-backup-id", {}))).status).toBe(400);
     expect((await restoreBackup(...post("acme-nosuchbackupx-202401010000", {}))).status).toBe(404);
     expect((await restoreBackup(...post(BACKUP_ID, { environment: "nope" }))).status).toBe(404);
-    expect((await getRestoreRoute(new Request("http://localhost"), { params: Promise.resolve({ restoreId: "not-a-uuid" }) })).status).toBe(404);
+    expect((await getRestoreRoute(request.request("http://localhost"), { params: Promise.resolve({ restoreId: "not-a-uuid" }) })).status).toBe(404);
 
     const prd = await restoreBackup(...post(BACKUP_ID, { environment: "prd" }));
     expect(prd.status).toBe(422);
     expect(await errorOf(prd)).toMatchObject({ code: "unprocessable", message: expect.stringContaining('send "confirm": "prd"') });
 
-    request.session = { user: MIA };
+    await request.signIn(MIA);
     const member = await restoreBackup(...post(BACKUP_ID, {}));
     expect(member.status).toBe(403);
     expect((await errorOf(member)).message).toBe("Only administrators of acme-dev may restore backups into it.");
 
-    request.session = { user: NOBODY };
+    await request.signIn(NOBODY);
     expect((await restoreBackup(...post(BACKUP_ID, {}))).status).toBe(404);
   });
 
   it("restores into the backup's own environment when the body is empty", async () => {
-    request.session = { user: ADA };
+    await request.signIn(ADA);
     const response = await restoreBackup(...post(BACKUP_ID));
     expect(response.status).toBe(202);
     expect(((await response.json()) as { response: RestoreJson }).response.environment).toBe("dev");

@@ -12,7 +12,7 @@ import { backups, environmentLocks, environments, jobs } from "@/lib/db/schema";
 import type { Environment } from "@/lib/db/schema";
 import { seedDemoProject } from "@/lib/db/seed";
 import { createTestDatabase, DATABASE_KINDS } from "@/lib/db/testing";
-import { environmentSettingsSchema, toSettingsJson, updateEnvironmentSettings } from "@/lib/environments/settings";
+import { environmentSettingsSchema, updateEnvironmentSettings } from "@/lib/environments/settings";
 import { CREATE_BACKUP_QUEUE } from "@/lib/backups/engine";
 
 import { latestSlot, runScheduledBackups, SCHEDULER_ACTOR } from "./scheduler";
@@ -177,10 +177,9 @@ describe.each(DATABASE_KINDS)("backup scheduler on %s", (kind) => {
   it("a changed schedule starts afresh: the settings clear the recorded slot, so old slots are not run late", async () => {
     process.env.NEXTAUTH_SECRET ??= "scheduler-test-secret-0123456789abcdef";
     await configure({ ...source, scheduleCron: "0 3 * * *", scheduleLastSlot: at("2026-03-01T03:00:00.000Z") });
-    const admin: Actor = { kind: "user", id: "a", email: "alice@acme.test", name: null, groups: [], roles: new Map([[dev.id, "admin"]]) };
+    const admin: Actor = { kind: "user", id: "a", email: "alice@acme.test", name: null, groups: [], roles: new Map([[dev.id, "admin"]]), operator: false };
     const current = (await handle.db.select().from(environments).where(eq(environments.id, dev.id)))[0]!;
-    const settings = toSettingsJson(current);
-    const input = environmentSettingsSchema.parse({ ...settings, scheduleCron: "0 4 * * *", dbPassword: undefined });
+    const input = environmentSettingsSchema.parse({ scheduleCron: "0 4 * * *" });
     await updateEnvironmentSettings(handle.db, { actor: admin, environment: current, input });
     expect(await lastSlot()).toBeNull();
     // First sight of the new schedule at 14:00: nothing runs until 04:00 tomorrow.

@@ -66,6 +66,7 @@ function schedulerActor(environment: Pick<Environment, "id">): Actor {
     name: "Lifeboat scheduler",
     groups: [],
     roles: new Map([[environment.id, "admin"]]),
+    operator: false,
   };
 }
 

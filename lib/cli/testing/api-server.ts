@@ -16,7 +16,7 @@ import { createTestDatabase } from "@/lib/db/testing";
 import type { DatabaseKind } from "@/lib/db/testing";
 import { createNodeRouter } from "@/lib/http/node-router";
 import type { NodeRoute } from "@/lib/http/node-router";
-import { NODE_ROUTES } from "@/lib/http/node-routes";
+import { NODE_ROUTES } from "@/node-routes";
 import { createStorage } from "@/lib/storage";
 import type { Storage } from "@/lib/storage/types";
 import { createApiToken } from "@/lib/tokens/tokens";
@@ -98,7 +98,7 @@ export interface ApiServer {
 
 async function actorFor(handle: DbHandle, email: string, groups: string[]): Promise<Actor> {
   const roles = await resolveEnvironmentRoles(handle.db, { groups });
-  return { kind: "user", id: `sub-${email}`, email, name: email.split("@")[0] ?? email, groups, roles };
+  return { kind: "user", id: `sub-${email}`, email, name: email.split("@")[0] ?? email, groups, roles, operator: false };
 }
 
 async function serveJson(route: JsonRoute, match: RegExpExecArray, req: IncomingMessage, res: ServerResponse, baseUrl: string): Promise<void> {

@@ -12,7 +12,7 @@ import { seedDemoProject } from "@/lib/db/seed";
 import { createTestDatabase } from "@/lib/db/testing";
 import { createNodeRouter } from "@/lib/http/node-router";
 import type { NodeRoute } from "@/lib/http/node-router";
-import { NODE_ROUTES } from "@/lib/http/node-routes";
+import { NODE_ROUTES } from "@/node-routes";
 import type { Storage } from "@/lib/storage/types";
 
 // The process-wide singletons getDb() and getStorage() read (lib/db/client.ts, lib/storage/instance.ts).

@@ -1,23 +1,15 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 
-import { encode } from "next-auth/jwt";
-
+import type { SessionUser } from "@/lib/auth/testing";
 import type { Db } from "@/lib/db/client";
 import { backupFiles, backups } from "@/lib/db/schema";
 import type { Backup, BackupFile } from "@/lib/db/schema";
 import { DEMO_GROUPS } from "@/lib/db/seed";
 import type { Storage } from "@/lib/storage/types";
 
-/** The cookie next-auth reads over plain http (https would add the `__Secure-` prefix). */
-export const SESSION_COOKIE = "next-auth.session-token";
-
-export interface SessionUser {
-  sub: string;
-  email: string;
-  name: string;
-  groups: string[];
-}
+export { sessionCookie, SESSION_COOKIE } from "@/lib/auth/testing";
+export type { SessionUser } from "@/lib/auth/testing";
 
 /** The demo sign-in's people (lib/auth/dev-oidc/demo-users.ts), as their sessions carry them. */
 export const DEMO_PEOPLE = {
@@ -25,12 +17,6 @@ export const DEMO_PEOPLE = {
   member: { sub: "max", email: "member@acme.test", name: "Max Member", groups: [DEMO_GROUPS.members] },
   stranger: { sub: "sam", email: "sam@elsewhere.test", name: "Sam Stranger", groups: [] },
 } satisfies Record<string, SessionUser>;
-
-/** A `Cookie` header value with a session exactly as the sign-in would have issued it. */
-export async function sessionCookie(user: SessionUser, secret: string): Promise<string> {
-  const token = await encode({ token: { sub: user.sub, email: user.email, name: user.name, groups: user.groups }, secret });
-  return `${SESSION_COOKIE}=${token}`;
-}
 
 export interface SeedFile {
   kind: BackupFile["kind"];

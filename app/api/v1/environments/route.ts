@@ -1,10 +1,11 @@
 import { apiRoute } from "@/lib/api/route";
-import { roleIn } from "@/lib/auth/permissions";
-import { listVisibleEnvironments, requireApiActor } from "@/lib/auth/session";
+import { standingIn } from "@/lib/auth/permissions";
+import { listVisibleEnvironments } from "@/lib/environments/visible";
+import { requireApiActor } from "@/lib/http/current-actor";
 
 export const dynamic = "force-dynamic";
 
-/** The environments the caller has a role in, with that role. */
+/** The environments the caller has a role in (every one, for an operator), with that role. */
 export const GET = apiRoute(async () => {
   const actor = await requireApiActor();
   const environments = await listVisibleEnvironments(actor);
@@ -14,7 +15,7 @@ export const GET = apiRoute(async () => {
       name: env.name,
       display_name: env.displayName,
       production: env.isProduction,
-      role: roleIn(actor, env),
+      role: standingIn(actor, env),
       db_type: env.dbEngine,
     })),
     count: environments.length,

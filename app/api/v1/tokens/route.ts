@@ -1,10 +1,11 @@
 import { apiRoute } from "@/lib/api/route";
-import { findVisibleEnvironment, requireSessionActor } from "@/lib/auth/session";
+import { findVisibleEnvironment } from "@/lib/environments/visible";
+import { requireSessionActor } from "@/lib/http/current-actor";
 import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import { createApiToken, listApiTokens } from "@/lib/tokens/tokens";
-import { readJsonBody } from "@/lib/uploads/http";
+import { readJsonBody } from "@/lib/http/json-body";
 
 import { createTokenSchema } from "./schema";
 
@@ -23,7 +24,7 @@ export const POST = apiRoute(async (request: Request) => {
   const input = await readJsonBody(request, createTokenSchema);
   let environmentId: string | null = null;
   if (input.scope) {
-    const environment = await findVisibleEnvironment(actor, input.scope.project, input.scope.environment);
+    const environment = await findVisibleEnvironment(actor, { projectId: input.scope.project, environment: input.scope.environment });
     if (!environment) throw new AppError("bad_request", `scope: there is no environment ${input.scope.project}-${input.scope.environment} you can see.`);
     environmentId = environment.id;
   }

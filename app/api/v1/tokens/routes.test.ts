@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 
+import { routeCaller } from "@/lib/http/testing";
+
 import type { DbHandle } from "@/lib/db/client";
 import { upsertUserOnSignIn } from "@/lib/db/queries/users";
 import { DEMO_GROUPS, seedDemoProject } from "@/lib/db/seed";
@@ -10,11 +12,7 @@ import { createTestDatabase } from "@/lib/db/testing";
  * the next-auth session replaced by what each test sends: the token paths of
  * getActor/requireApiActor and the session-only token routes.
  */
-const request = vi.hoisted(() => ({ headers: new Headers(), session: null as null | { user: { id: string; email: string; name: string; groups: string[] } } }));
-
-vi.mock("next/headers", () => ({ headers: async () => request.headers }));
-vi.mock("next-auth", () => ({ getServerSession: async () => request.session }));
-vi.mock("@/lib/auth/options", () => ({ getAuthOptions: () => ({}) }));
+const request = routeCaller();
 
 const { GET: listEnvironments } = await import("@/app/api/v1/environments/route");
 const { GET: listTokens, POST: createToken } = await import("./route");
@@ -24,7 +22,7 @@ const DB_KEY = Symbol.for("lifeboat.db");
 const ADA = { id: "ada", email: "admin@acme.test", name: "Ada Admin", groups: [DEMO_GROUPS.admins] };
 
 function post(body: unknown): Request {
-  return new Request("http://localhost/api/v1/tokens", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return request.request("http://localhost/api/v1/tokens", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 }
 
 describe("token routes and token authentication in route handlers", () => {
@@ -41,14 +39,13 @@ describe("token routes and token authentication in route handlers", () => {
     await handle?.close();
   });
   beforeEach(() => {
-    request.headers = new Headers();
-    request.session = null;
+    request.signOut();
   });
 
   async function createAsAda(body: unknown) {
-    request.session = { user: ADA };
+    await request.signIn(ADA);
     const response = await createToken(post(body), undefined as never);
-    request.session = null;
+    request.signOut();
     return response;
   }
 
@@ -59,8 +56,8 @@ describe("token routes and token authentication in route handlers", () => {
     expect(token).toMatch(/^lbt_/);
     expect(view.scope).toEqual({ projectId: "acme", environment: "uat" });
 
-    request.session = { user: ADA };
-    const listed = await listTokens(new Request("http://localhost/api/v1/tokens"), undefined as never);
+    await request.signIn(ADA);
+    const listed = await listTokens(request.request("http://localhost/api/v1/tokens"), undefined as never);
     const text = await listed.text();
     expect(listed.status).toBe(200);
     expect(text).toContain(view.id);
@@ -72,30 +69,29 @@ describe("token routes and token authentication in route handlers", () => {
       token: string;
       response: { id: string };
     };
-    request.headers = new Headers({ authorization: `Bearer ${created.token}` });
-    const ok = await listEnvironments(new Request("http://localhost/api/v1/environments"), undefined as never);
+    request.useHeaders({ authorization: `Bearer ${created.token}` });
+    const ok = await listEnvironments(request.request("http://localhost/api/v1/environments"), undefined as never);
     expect(ok.status).toBe(200);
     const body = (await ok.json()) as { response: { name: string; role: string }[] };
     expect(body.response.map((e) => `${e.name}:${e.role}`)).toEqual(["uat:admin"]);
 
     // A token may not mint or list tokens.
     expect((await createToken(post({ name: "minted", expiresInDays: null }), undefined as never)).status).toBe(403);
-    expect((await listTokens(new Request("http://localhost/api/v1/tokens"), undefined as never)).status).toBe(403);
+    expect((await listTokens(request.request("http://localhost/api/v1/tokens"), undefined as never)).status).toBe(403);
 
-    request.headers = new Headers();
-    request.session = { user: ADA };
-    const revoked = await revokeToken(new Request("http://localhost", { method: "DELETE" }), { params: Promise.resolve({ tokenId: created.response.id }) });
+    await request.signIn(ADA);
+    const revoked = await revokeToken(request.request("http://localhost", { method: "DELETE" }), { params: Promise.resolve({ tokenId: created.response.id }) });
     expect(revoked.status).toBe(204);
 
-    request.session = null;
-    request.headers = new Headers({ "dxpcloud-authorization": `Bearer ${created.token}` });
-    const refused = await listEnvironments(new Request("http://localhost/api/v1/environments"), undefined as never);
+    request.signOut();
+    request.useHeaders({ "dxpcloud-authorization": `Bearer ${created.token}` });
+    const refused = await listEnvironments(request.request("http://localhost/api/v1/environments"), undefined as never);
     expect(refused.status).toBe(401);
     expect(await refused.json()).toEqual({ error: { code: "unauthorized", message: "The API token has been revoked." } });
   });
 
   it("answers 401 without credentials and 400 for a scope the person cannot see", async () => {
-    expect((await listTokens(new Request("http://localhost/api/v1/tokens"), undefined as never)).status).toBe(401);
+    expect((await listTokens(request.request("http://localhost/api/v1/tokens"), undefined as never)).status).toBe(401);
     const bad = await createAsAda({ name: "x", expiresInDays: 7, scope: { project: "acme", environment: "nope" } });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/acme-nope/);

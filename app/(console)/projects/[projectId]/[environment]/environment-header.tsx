@@ -2,7 +2,8 @@ import Link from "next/link";
 
 import { Badge } from "@/components/ui/badge";
 import type { Actor } from "@/lib/auth/permissions";
-import { canViewEnvironmentSettings, roleIn } from "@/lib/auth/permissions";
+import { RoleBadge } from "@/components/role-badge";
+import { canViewEnvironmentSettings } from "@/lib/auth/permissions";
 import type { Environment } from "@/lib/db/schema";
 
 const TABS = [
@@ -14,7 +15,6 @@ const TABS = [
 /** Breadcrumb, title, badges and the environment's tabs, shared by its pages. */
 export function EnvironmentHeader({ actor, environment, current }: { actor: Actor; environment: Environment; current: (typeof TABS)[number]["segment"] }) {
   const base = `/projects/${environment.projectId}/${environment.name}`;
-  const admin = roleIn(actor, environment) === "admin";
   return (
     <header>
       <nav aria-label="Breadcrumb" className="text-sm text-slate-500">
@@ -29,7 +29,7 @@ export function EnvironmentHeader({ actor, environment, current }: { actor: Acto
         </h1>
         <span className="text-slate-500">{environment.displayName}</span>
         {environment.isProduction && <Badge tone="production">Production</Badge>}
-        <Badge tone={admin ? "admin" : "neutral"}>{admin ? "Administrator" : "Member"}</Badge>
+        <RoleBadge actor={actor} environment={environment} />
       </div>
       <nav aria-label="Environment" className="mt-4 flex gap-4 border-b border-slate-200">
         {TABS.filter((tab) => !tab.adminOnly || canViewEnvironmentSettings(actor, environment)).map((tab) => (

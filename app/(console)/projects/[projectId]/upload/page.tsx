@@ -3,7 +3,8 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 
 import { canUploadBackup } from "@/lib/auth/permissions";
-import { listVisibleEnvironments, requirePageActor } from "@/lib/auth/session";
+import { listVisibleEnvironments } from "@/lib/environments/visible";
+import { requirePageActor } from "@/lib/http/current-actor";
 
 import { UploadBackupForm } from "./upload-backup-form";
 

@@ -5,6 +5,8 @@ import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 
+import { routeCaller } from "@/lib/http/testing";
+
 import { insertTestBackup } from "@/lib/backups/retention/testing";
 import type { DbHandle } from "@/lib/db/client";
 import { listAuditEvents } from "@/lib/db/queries/audit";
@@ -19,11 +21,7 @@ import type { Storage } from "@/lib/storage/types";
  * DELETE /api/v1/backups/{backupId} as Next calls it, with the next-auth
  * session replaced by what each test sends (as app/api/v1/tokens/routes.test.ts).
  */
-const request = vi.hoisted(() => ({ session: null as null | { user: { id: string; email: string; name: string; groups: string[] } } }));
-
-vi.mock("next/headers", () => ({ headers: async () => new Headers() }));
-vi.mock("next-auth", () => ({ getServerSession: async () => request.session }));
-vi.mock("@/lib/auth/options", () => ({ getAuthOptions: () => ({}) }));
+const request = routeCaller();
 
 const { DELETE } = await import("./route");
 
@@ -33,7 +31,7 @@ const ADA = { id: "ada", email: "admin@acme.test", name: "Ada Admin", groups: [D
 const MIA = { id: "mia", email: "mia@acme.test", name: "Mia Member", groups: [DEMO_GROUPS.members] };
 
 function del(backupId: string) {
-  return DELETE(new Request(`http://localhost/api/v1/backups/${backupId}`, { method: "DELETE", headers: { "user-agent": "curl/8" } }), {
+  return DELETE(request.request(`http://localhost/api/v1/backups/${backupId}`, { method: "DELETE", headers: { "user-agent": "curl/8" } }), {
     params: Promise.resolve({ backupId }),
   });
 }
@@ -60,7 +58,7 @@ describe("DELETE /api/v1/backups/{backupId}", () => {
     await rm(root, { recursive: true, force: true });
   });
   beforeEach(() => {
-    request.session = null;
+    request.signOut();
   });
 
   it("204 for an administrator, and the backup is gone; 401, 403, 404, 409 and 400 otherwise", async () => {
@@ -69,12 +67,12 @@ describe("DELETE /api/v1/backups/{backupId}", () => {
     await handle.db.insert(restores).values({ backupId: busy.id, environmentId: uat.id, status: "running", createdBy: ADA.email });
 
     expect((await del(backup.id)).status).toBe(401);
-    request.session = { user: MIA };
+    await request.signIn(MIA);
     const forbidden = await del(backup.id);
     expect(forbidden.status).toBe(403);
     expect(await forbidden.json()).toEqual({ error: { code: "forbidden", message: "Only administrators of acme-uat may delete its backups." } });
 
-    request.session = { user: ADA };
+    await request.signIn(ADA);
     const conflict = await del(busy.id);
     expect(conflict.status).toBe(409);
     expect(((await conflict.json()) as { error: { message: string } }).error.message).toMatch(/reads it \(running\)/);

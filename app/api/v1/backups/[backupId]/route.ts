@@ -1,6 +1,6 @@
 import { apiRoute } from "@/lib/api/route";
 import { canDownloadBackup, isEnvironmentVisible } from "@/lib/auth/permissions";
-import { requireApiActor } from "@/lib/auth/session";
+import { requireApiActor } from "@/lib/http/current-actor";
 import { BACKUP_ID_PATTERN } from "@/lib/backups/backup-id";
 import { deleteBackup } from "@/lib/backups/delete";
 import { toBackupJson } from "@/lib/backups/serialize";
@@ -9,7 +9,7 @@ import { getDb } from "@/lib/db/client";
 import { getBackup } from "@/lib/db/queries/backups";
 import { AppError } from "@/lib/errors";
 import { getStorage } from "@/lib/storage/instance";
-import { requestInfo } from "@/lib/uploads/http";
+import { requestInfo } from "@/lib/http/client-address";
 
 export const dynamic = "force-dynamic";
 

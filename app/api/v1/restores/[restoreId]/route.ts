@@ -1,6 +1,6 @@
 import { apiRoute } from "@/lib/api/route";
 import { isEnvironmentVisible } from "@/lib/auth/permissions";
-import { requireApiActor } from "@/lib/auth/session";
+import { requireApiActor } from "@/lib/http/current-actor";
 import { toRestoreJson } from "@/lib/backups/restore";
 import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";

@@ -1,5 +1,5 @@
 import { apiRoute } from "@/lib/api/route";
-import { requireSessionActor } from "@/lib/auth/session";
+import { requireSessionActor } from "@/lib/http/current-actor";
 import { getDb } from "@/lib/db/client";
 import { revokeApiToken } from "@/lib/tokens/tokens";
 

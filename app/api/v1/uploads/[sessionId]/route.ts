@@ -1,9 +1,9 @@
 import { apiRoute } from "@/lib/api/route";
-import { requireApiActor } from "@/lib/auth/session";
+import { requireApiActor } from "@/lib/http/current-actor";
 import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
 import { getStorage } from "@/lib/storage/instance";
-import { requestInfo } from "@/lib/uploads/http";
+import { requestInfo } from "@/lib/http/client-address";
 import { abortUploadSession, getUploadSession } from "@/lib/uploads/sessions";
 
 export const dynamic = "force-dynamic";

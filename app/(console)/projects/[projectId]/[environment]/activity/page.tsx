@@ -1,7 +1,8 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 
-import { findVisibleEnvironment, requirePageActor } from "@/lib/auth/session";
+import { findVisibleEnvironment } from "@/lib/environments/visible";
+import { requirePageActor } from "@/lib/http/current-actor";
 import { getDb } from "@/lib/db/client";
 import { listAuditEvents } from "@/lib/db/queries/audit";
 import type { AuditEvent } from "@/lib/db/schema";
@@ -51,7 +52,7 @@ function describe(event: AuditEvent): string {
 export default async function ActivityPage({ params }: { params: Promise<Params> }) {
   const { projectId, environment: name } = await params;
   const actor = await requirePageActor();
-  const environment = await findVisibleEnvironment(actor, projectId, name);
+  const environment = await findVisibleEnvironment(actor, { projectId, environment: name });
   if (!environment) notFound();
   const events = await listAuditEvents(getDb(), { environmentId: environment.id, limit: 200 });
 

@@ -5,7 +5,8 @@ import Link from "next/link";
 
 import { buttonClasses } from "@/components/ui/button";
 import { canAdministerEnvironment, canCreateBackup, canDownloadBackup, canRestoreBackup, canUploadBackup } from "@/lib/auth/permissions";
-import { findVisibleEnvironment, listVisibleEnvironments, requirePageActor } from "@/lib/auth/session";
+import { findVisibleEnvironment, listVisibleEnvironments } from "@/lib/environments/visible";
+import { requirePageActor } from "@/lib/http/current-actor";
 
 import { EnvironmentHeader } from "../environment-header";
 import { BackupsTable } from "./backups-table";
@@ -22,7 +23,7 @@ export async function generateMetadata({ params }: { params: Promise<Params> }):
 export default async function BackupsPage({ params }: { params: Promise<Params> }) {
   const { projectId, environment: name } = await params;
   const actor = await requirePageActor();
-  const environment = await findVisibleEnvironment(actor, projectId, name);
+  const environment = await findVisibleEnvironment(actor, { projectId, environment: name });
   if (!environment) notFound();
   // Where this person may restore a backup of this environment to: the project's environments they administer.
   const restoreTargets = (await listVisibleEnvironments(actor))

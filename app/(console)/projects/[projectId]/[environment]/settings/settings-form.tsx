@@ -38,8 +38,12 @@ const list = (value: FormDataEntryValue | null) =>
 const text = (value: FormDataEntryValue | null) => String(value ?? "").trim() || null;
 const int = (value: FormDataEntryValue | null) => (String(value ?? "").trim() ? Number(value) : null);
 
-/** The environment's backup settings, editable by its administrators. */
-export function SettingsForm({ settings }: { settings: EnvironmentSettingsJson }) {
+/**
+ * The environment's settings: the sources (database connection, volume
+ * folder) for operators, the backup policy (schedule, retention, what to
+ * leave out) for its administrators. Each sees and sends only their part.
+ */
+export function SettingsForm({ settings, volumeRoots }: { settings: EnvironmentSettingsJson; volumeRoots: readonly string[] }) {
   const router = useRouter();
   const [state, setState] = useState<{ kind: "idle" | "saving" | "saved" } | { kind: "error"; message: string }>({ kind: "idle" });
 
@@ -47,20 +51,27 @@ export function SettingsForm({ settings }: { settings: EnvironmentSettingsJson }
     event.preventDefault();
     const form = new FormData(event.currentTarget);
     const password = String(form.get("dbPassword") ?? "");
-    const body = {
-      dbEngine: text(form.get("dbEngine")),
-      dbHost: text(form.get("dbHost")),
-      dbPort: int(form.get("dbPort")),
-      dbName: text(form.get("dbName")),
-      dbUser: text(form.get("dbUser")),
-      ...(password ? { dbPassword: password } : {}),
-      volumePath: text(form.get("volumePath")),
-      scheduleCron: text(form.get("scheduleCron")),
-      retentionKeepCount: int(form.get("retentionKeepCount")),
-      retentionDays: int(form.get("retentionDays")),
-      excludedTables: list(form.get("excludedTables")),
-      databasesToIgnore: list(form.get("databasesToIgnore")),
-    };
+    const sources = settings.canChangeSources
+      ? {
+          dbEngine: text(form.get("dbEngine")),
+          dbHost: text(form.get("dbHost")),
+          dbPort: int(form.get("dbPort")),
+          dbName: text(form.get("dbName")),
+          dbUser: text(form.get("dbUser")),
+          ...(password ? { dbPassword: password } : {}),
+          volumePath: text(form.get("volumePath")),
+        }
+      : {};
+    const policy = settings.canChangePolicy
+      ? {
+          scheduleCron: text(form.get("scheduleCron")),
+          retentionKeepCount: int(form.get("retentionKeepCount")),
+          retentionDays: int(form.get("retentionDays")),
+          excludedTables: list(form.get("excludedTables")),
+          databasesToIgnore: list(form.get("databasesToIgnore")),
+        }
+      : {};
+    const body = { ...sources, ...policy };
     setState({ kind: "saving" });
     try {
       await fetchJson(`/api/v1/projects/${settings.project}/environments/${settings.environment}`, {
@@ -77,47 +88,73 @@ export function SettingsForm({ settings }: { settings: EnvironmentSettingsJson }
 
   return (
     <form onSubmit={(e) => void submit(e)} className="space-y-4 rounded-lg border border-slate-200 bg-white p-5" aria-label="Environment settings">
-      <fieldset className="space-y-4">
-        <legend className="mb-2 text-base font-semibold">Database source</legend>
-        <Field label="Database engine">
-          {(id) => (
-            <select id={id} name="dbEngine" defaultValue={settings.dbEngine ?? ""} className={INPUT}>
-              <option value="">None</option>
-              <option value="postgresql">PostgreSQL</option>
-              <option value="mysql">MySQL / MariaDB</option>
-            </select>
-          )}
-        </Field>
-        <Field label="Host">{(id) => <input id={id} name="dbHost" defaultValue={settings.dbHost ?? ""} className={INPUT} />}</Field>
-        <Field label="Port">
-          {(id) => <input id={id} name="dbPort" type="number" min={1} max={65535} defaultValue={settings.dbPort ?? ""} className={INPUT} />}
-        </Field>
-        <Field label="Database name" hint="For MySQL / MariaDB, * backs up every database on the server except the system ones and the databases to ignore.">
-          {(id, hintId) => <input id={id} name="dbName" defaultValue={settings.dbName ?? ""} aria-describedby={hintId} className={INPUT} />}
-        </Field>
-        <Field label="User">{(id) => <input id={id} name="dbUser" defaultValue={settings.dbUser ?? ""} autoComplete="off" className={INPUT} />}</Field>
-        <Field
-          label="Password"
-          hint={settings.hasPassword ? "A password is stored (encrypted). Leave empty to keep it." : "Stored encrypted; never shown again."}
-        >
-          {(id, hintId) => (
-            <input
-              id={id}
-              name="dbPassword"
-              type="password"
-              autoComplete="new-password"
-              aria-describedby={hintId}
-              placeholder={settings.hasPassword ? "••••••••" : ""}
-              className={INPUT}
-            />
-          )}
-        </Field>
-      </fieldset>
-      <fieldset className="space-y-4">
-        <legend className="mb-2 text-base font-semibold">Files and schedule</legend>
-        <Field label="Volume folder" hint="Absolute path of the document library on the Lifeboat server.">
-          {(id, hintId) => <input id={id} name="volumePath" defaultValue={settings.volumePath ?? ""} aria-describedby={hintId} className={INPUT} />}
-        </Field>
+      {settings.sourcesVisible ? (
+        <fieldset className="space-y-4">
+          <legend className="mb-2 text-base font-semibold">Sources</legend>
+          <p className="text-sm text-slate-600">
+            What Lifeboat&apos;s tools read and replace, with the server&apos;s privileges: set by operators. The volume folder must lie inside the volume roots
+            (VOLUME_ROOTS).
+          </p>
+          <Field label="Database engine">
+            {(id) => (
+              <select id={id} name="dbEngine" defaultValue={settings.dbEngine ?? ""} className={INPUT}>
+                <option value="">None</option>
+                <option value="postgresql">PostgreSQL</option>
+                <option value="mysql">MySQL / MariaDB</option>
+              </select>
+            )}
+          </Field>
+          <Field label="Host">{(id) => <input id={id} name="dbHost" defaultValue={settings.dbHost ?? ""} className={INPUT} />}</Field>
+          <Field label="Port">
+            {(id) => <input id={id} name="dbPort" type="number" min={1} max={65535} defaultValue={settings.dbPort ?? ""} className={INPUT} />}
+          </Field>
+          <Field label="Database name" hint="For MySQL / MariaDB, * backs up every database on the server except the system ones and the databases to ignore.">
+            {(id, hintId) => <input id={id} name="dbName" defaultValue={settings.dbName ?? ""} aria-describedby={hintId} className={INPUT} />}
+          </Field>
+          <Field label="User">{(id) => <input id={id} name="dbUser" defaultValue={settings.dbUser ?? ""} autoComplete="off" className={INPUT} />}</Field>
+          <Field
+            label="Password"
+            hint={settings.hasPassword ? "A password is stored (encrypted). Leave empty to keep it." : "Stored encrypted; never shown again."}
+          >
+            {(id, hintId) => (
+              <input
+                id={id}
+                name="dbPassword"
+                type="password"
+                autoComplete="new-password"
+                aria-describedby={hintId}
+                placeholder={settings.hasPassword ? "••••••••" : ""}
+                className={INPUT}
+              />
+            )}
+          </Field>
+          <Field
+            label="Volume folder"
+            hint={
+              volumeRoots.length > 0
+                ? `Absolute path of the document library on the Lifeboat server, inside one of the volume roots: ${volumeRoots.join(", ")}.`
+                : "No volume folder can be set: this server has no volume roots (VOLUME_ROOTS)."
+            }
+          >
+            {(id, hintId) => <input id={id} name="volumePath" defaultValue={settings.volumePath ?? ""} aria-describedby={hintId} className={INPUT} />}
+          </Field>
+        </fieldset>
+      ) : (
+        <section aria-labelledby={`${settings.environment}-sources`} className="space-y-2">
+          <h3 id={`${settings.environment}-sources`} className="text-base font-semibold">
+            Sources
+          </h3>
+          <p className="text-sm text-slate-600">
+            The database connection and the volume folder are set by Lifeboat&apos;s operators: they decide what Lifeboat&apos;s tools may read and replace on
+            this server. Database:{" "}
+            {settings.sourceConfigured.database ? `configured (${settings.dbEngine === "mysql" ? "MySQL / MariaDB" : "PostgreSQL"})` : "not configured"}. Volume
+            folder: {settings.sourceConfigured.volume ? "configured" : "not configured"}.
+          </p>
+        </section>
+      )}
+      <fieldset className="space-y-4" disabled={!settings.canChangePolicy}>
+        <legend className="mb-2 text-base font-semibold">Schedule and retention</legend>
+        {!settings.canChangePolicy && <p className="text-sm text-slate-600">Set by the environment&apos;s administrators.</p>}
         <Field
           label="Schedule (cron, UTC)"
           hint={settings.nextScheduledRun ? `Next run: ${formatDateTime(settings.nextScheduledRun, "UTC")}` : "Empty: no scheduled backups."}

@@ -1,6 +1,6 @@
 import { apiRoute } from "@/lib/api/route";
-import { findVisibleBackup } from "@/lib/api/visible-backup";
-import { requireApiActor } from "@/lib/auth/session";
+import { requireVisibleBackup } from "@/lib/backups/visible";
+import { requireApiActor } from "@/lib/http/current-actor";
 import { toBackupJson } from "@/lib/backups/serialize";
 
 export const dynamic = "force-dynamic";
@@ -15,7 +15,7 @@ type Context = { params: Promise<{ backupId: string }> };
 export const GET = apiRoute(async (_request: Request, context: Context) => {
   const actor = await requireApiActor();
   const { backupId } = await context.params;
-  const backup = await findVisibleBackup(actor, backupId);
+  const backup = await requireVisibleBackup(actor, backupId);
   const { files } = toBackupJson(backup, backup.environment);
   return Response.json({ response: files, count: files.length });
 });

@@ -1,11 +1,12 @@
 import { apiRoute } from "@/lib/api/route";
-import { requireApiActor } from "@/lib/auth/session";
+import { requireApiActor } from "@/lib/http/current-actor";
 import { BACKUP_ID_PATTERN } from "@/lib/backups/backup-id";
 import { requestRestore, toRestoreJson } from "@/lib/backups/restore";
 import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
-import { readJsonBody, requestInfo } from "@/lib/uploads/http";
+import { requestInfo } from "@/lib/http/client-address";
+import { readJsonBody } from "@/lib/http/json-body";
 
 import { restoreBackupSchema } from "./schema";
 

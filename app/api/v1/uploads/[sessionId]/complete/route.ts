@@ -1,10 +1,11 @@
 import { apiRoute } from "@/lib/api/route";
-import { requireApiActor } from "@/lib/auth/session";
+import { requireApiActor } from "@/lib/http/current-actor";
 import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
 import { getStorage } from "@/lib/storage/instance";
 import { completeUploadSession } from "@/lib/uploads/complete";
-import { readJsonBody, requestInfo } from "@/lib/uploads/http";
+import { requestInfo } from "@/lib/http/client-address";
+import { readJsonBody } from "@/lib/http/json-body";
 
 import { completeUploadSchema } from "./schema";
 

@@ -1,45 +1,42 @@
 import { apiRoute } from "@/lib/api/route";
 import { canViewEnvironmentSettings } from "@/lib/auth/permissions";
-import { findVisibleEnvironment, requireApiActor } from "@/lib/auth/session";
 import { getDb } from "@/lib/db/client";
 import { environmentSettingsSchema, toSettingsJson, updateEnvironmentSettings } from "@/lib/environments/settings";
+import { requireVisibleEnvironment } from "@/lib/environments/visible";
 import { AppError } from "@/lib/errors";
+import { requireApiActor } from "@/lib/http/current-actor";
+import { readJsonBody } from "@/lib/http/json-body";
 
 export const dynamic = "force-dynamic";
 
 type Context = { params: Promise<{ projectId: string; environment: string }> };
 
-async function adminEnvironment(context: Context) {
+async function settingsEnvironment(context: Context) {
   const actor = await requireApiActor();
-  const { projectId, environment: name } = await context.params;
-  const environment = await findVisibleEnvironment(actor, projectId, name);
-  if (!environment) throw new AppError("not_found", `There is no environment ${projectId}-${name} you have a role in.`);
+  const environment = await requireVisibleEnvironment(actor, await context.params);
   if (!canViewEnvironmentSettings(actor, environment)) {
-    throw new AppError("forbidden", `Only administrators of ${projectId}-${name} can see or change its settings.`);
+    throw new AppError(
+      "forbidden",
+      `Only administrators of ${environment.projectId}-${environment.name} and Lifeboat's operators can see or change its settings.`,
+    );
   }
   return { actor, environment };
 }
 
-/** The environment's backup settings (the password only as `hasPassword`). */
+/** The environment's backup settings; the sources (database connection, volume folder) only to operators, the password never. */
 export const GET = apiRoute(async (_request: Request, context: Context) => {
-  const { environment } = await adminEnvironment(context);
-  return Response.json({ response: toSettingsJson(environment) });
+  const { actor, environment } = await settingsEnvironment(context);
+  return Response.json({ response: toSettingsJson(environment, actor) });
 });
 
-/** Replaces the settings; `dbPassword` absent keeps the stored password. */
+/**
+ * Changes the settings; a field left out keeps its value (`dbPassword`
+ * absent keeps the stored password). Sources are operators' to change, the
+ * backup policy the environment administrators' (403 naming the fields).
+ */
 export const PUT = apiRoute(async (request: Request, context: Context) => {
-  const { actor, environment } = await adminEnvironment(context);
-  const body: unknown = await request.json().catch(() => {
-    throw new AppError("bad_request", "The body must be JSON.");
-  });
-  const parsed = environmentSettingsSchema.safeParse(body);
-  if (!parsed.success) {
-    throw new AppError(
-      "bad_request",
-      `The settings are not valid: ${parsed.error.issues.map((i) => `${i.path.join(".") || "body"} ${i.message}`).join("; ")}.`,
-      parsed.error.issues.map((i) => ({ field: i.path.join("."), message: i.message })),
-    );
-  }
-  const updated = await updateEnvironmentSettings(getDb(), { actor, environment, input: parsed.data });
-  return Response.json({ response: toSettingsJson(updated) });
+  const { actor, environment } = await settingsEnvironment(context);
+  const input = await readJsonBody(request, environmentSettingsSchema);
+  const updated = await updateEnvironmentSettings(getDb(), { actor, environment, input });
+  return Response.json({ response: toSettingsJson(updated, actor) });
 });

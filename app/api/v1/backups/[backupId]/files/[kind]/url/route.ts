@@ -1,14 +1,15 @@
 import { apiRoute } from "@/lib/api/route";
-import { findVisibleBackup } from "@/lib/api/visible-backup";
+import { requireVisibleBackup } from "@/lib/backups/visible";
 import { auditActorType, canDownloadBackup } from "@/lib/auth/permissions";
-import { requireApiActor } from "@/lib/auth/session";
+import { requireApiActor } from "@/lib/http/current-actor";
 import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
 import { recordAuditEvent } from "@/lib/db/queries/audit";
 import { isDownloadKind } from "@/lib/downloads/representation";
-import { createSignedDownloadUrl } from "@/lib/downloads/signed-url";
+import { createSignedDownloadUrl, linkMaker } from "@/lib/downloads/signed-url";
 import { AppError } from "@/lib/errors";
-import { readJsonBody, requestInfo } from "@/lib/uploads/http";
+import { requestInfo } from "@/lib/http/client-address";
+import { readJsonBody } from "@/lib/http/json-body";
 
 import { createFileUrlSchema } from "./schema";
 
@@ -21,12 +22,14 @@ type Context = { params: Promise<{ backupId: string; kind: string }> };
  * file"): anyone holding it can download the file, with no session or
  * token, until `expires_at`. Only someone who may download the file may make
  * one, and making one is audited as `backup.download_url` with who made it.
+ * The link names the session or token it was made with and works only
+ * while that is active and its owner may still download the file.
  */
 export const POST = apiRoute(async (request: Request, context: Context) => {
   const actor = await requireApiActor();
   const { backupId, kind } = await context.params;
   if (!isDownloadKind(kind)) throw new AppError("not_found", `A backup has a database file and a volume file; there is no "${kind.slice(0, 50)}" file.`);
-  const backup = await findVisibleBackup(actor, backupId);
+  const backup = await requireVisibleBackup(actor, backupId);
   const { environment } = backup;
   if (!canDownloadBackup(actor, environment)) {
     throw new AppError("forbidden", `Only administrators of ${environment.projectId}-${environment.name} can download its backups, or make links to them.`);
@@ -37,7 +40,7 @@ export const POST = apiRoute(async (request: Request, context: Context) => {
   }
   if (!backup.files.some((file) => file.kind === kind)) throw new AppError("conflict", `Backup ${backupId} has no ${kind} file to download.`);
 
-  const link = createSignedDownloadUrl({ baseUrl: getConfig().url, kind, backupId, expiresInSeconds: input.expires_in });
+  const link = createSignedDownloadUrl({ baseUrl: getConfig().url, kind, backupId, expiresInSeconds: input.expires_in, maker: linkMaker(actor) });
   const { ip, userAgent } = requestInfo(request);
   await recordAuditEvent(getDb(), {
     action: "backup.download_url",

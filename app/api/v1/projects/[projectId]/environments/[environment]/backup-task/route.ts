@@ -1,14 +1,14 @@
 import { z } from "zod";
 
 import { apiRoute } from "@/lib/api/route";
-import { canViewEnvironmentSettings } from "@/lib/auth/permissions";
-import { findVisibleEnvironment, requireApiActor } from "@/lib/auth/session";
+import { canChangeBackupPolicy } from "@/lib/auth/permissions";
+import { requireVisibleEnvironment } from "@/lib/environments/visible";
+import { requireApiActor } from "@/lib/http/current-actor";
 import { getDb } from "@/lib/db/client";
 import type { Environment } from "@/lib/db/schema";
-import type { EnvironmentSettingsInput } from "@/lib/environments/settings";
 import { environmentSettingsSchema, updateEnvironmentSettings } from "@/lib/environments/settings";
 import { AppError } from "@/lib/errors";
-import { readJsonBody } from "@/lib/uploads/http";
+import { readJsonBody } from "@/lib/http/json-body";
 
 import type { BackupTaskJson } from "./schema";
 import { updateBackupTaskSchema } from "./schema";
@@ -42,9 +42,7 @@ const TASK_FIELD: Record<string, string> = {
 
 async function visibleEnvironment(context: Context) {
   const actor = await requireApiActor();
-  const { projectId, environment: name } = await context.params;
-  const environment = await findVisibleEnvironment(actor, projectId, name);
-  if (!environment) throw new AppError("not_found", `There is no environment ${projectId}-${name} you have a role in.`);
+  const environment = await requireVisibleEnvironment(actor, await context.params);
   return { actor, environment };
 }
 
@@ -61,7 +59,7 @@ export const GET = apiRoute(async (_request: Request, context: Context) => {
  */
 export const PUT = apiRoute(async (request: Request, context: Context) => {
   const { actor, environment } = await visibleEnvironment(context);
-  if (!canViewEnvironmentSettings(actor, environment)) {
+  if (!canChangeBackupPolicy(actor, environment)) {
     throw new AppError("forbidden", `Only administrators of ${environment.projectId}-${environment.name} can change its backup task.`);
   }
   const body = await readJsonBody(request, updateBackupTaskSchema);
@@ -101,16 +99,7 @@ export const PUT = apiRoute(async (request: Request, context: Context) => {
     }));
     throw new AppError("bad_request", `The backup task is not valid: ${issues.map((i) => `${i.field} ${i.message}`).join("; ")}.`, issues);
   }
-  const input: EnvironmentSettingsInput = {
-    dbEngine: environment.dbEngine,
-    dbHost: environment.dbHost,
-    dbPort: environment.dbPort,
-    dbName: environment.dbName,
-    dbUser: environment.dbUser,
-    volumePath: environment.volumePath,
-    databasesToIgnore: environment.databasesToIgnore,
-    ...parsed.data,
-  };
-  const updated = await updateEnvironmentSettings(getDb(), { actor, environment, input });
+  // Only the task's fields are sent: a field left out keeps its value, the sources are never touched.
+  const updated = await updateEnvironmentSettings(getDb(), { actor, environment, input: parsed.data });
   return Response.json({ response: toBackupTaskJson(updated) });
 });

@@ -1,12 +1,13 @@
 import { apiRoute } from "@/lib/api/route";
 import { canCreateBackup, canDownloadBackup, canUploadBackup } from "@/lib/auth/permissions";
-import { findVisibleEnvironment, requireApiActor } from "@/lib/auth/session";
+import { requireVisibleEnvironment } from "@/lib/environments/visible";
+import { requireApiActor } from "@/lib/http/current-actor";
 import { requestBackup } from "@/lib/backups/engine/request";
 import { toBackupJson } from "@/lib/backups/serialize";
 import { getDb } from "@/lib/db/client";
 import { countBackups, decodeBackupCursor, encodeBackupCursor, listBackups } from "@/lib/db/queries/backups";
 import { AppError } from "@/lib/errors";
-import { readJsonBody } from "@/lib/uploads/http";
+import { readJsonBody } from "@/lib/http/json-body";
 
 import { createBackupSchema, DEFAULT_PAGE_SIZE, listBackupsQuerySchema } from "./schema";
 
@@ -21,9 +22,7 @@ type Context = { params: Promise<{ projectId: string; environment: string }> };
  */
 export const GET = apiRoute(async (request: Request, context: Context) => {
   const actor = await requireApiActor();
-  const { projectId, environment: name } = await context.params;
-  const environment = await findVisibleEnvironment(actor, projectId, name);
-  if (!environment) throw new AppError("not_found", `There is no environment ${projectId}-${name} you have a role in.`);
+  const environment = await requireVisibleEnvironment(actor, await context.params);
 
   const parsed = listBackupsQuerySchema.safeParse(Object.fromEntries(new URL(request.url).searchParams));
   if (!parsed.success) {
@@ -70,9 +69,7 @@ export const GET = apiRoute(async (request: Request, context: Context) => {
  */
 export const POST = apiRoute(async (request: Request, context: Context) => {
   const actor = await requireApiActor();
-  const { projectId, environment: name } = await context.params;
-  const environment = await findVisibleEnvironment(actor, projectId, name);
-  if (!environment) throw new AppError("not_found", `There is no environment ${projectId}-${name} you have a role in.`);
+  const environment = await requireVisibleEnvironment(actor, await context.params);
   const input = await readJsonBody(request, createBackupSchema, { emptyAs: {} });
   const backup = await requestBackup({ db: getDb(), actor, environment, input });
   return Response.json(

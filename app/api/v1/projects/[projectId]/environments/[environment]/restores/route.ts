@@ -1,7 +1,8 @@
 import { z } from "zod";
 
 import { apiRoute } from "@/lib/api/route";
-import { findVisibleEnvironment, requireApiActor } from "@/lib/auth/session";
+import { requireVisibleEnvironment } from "@/lib/environments/visible";
+import { requireApiActor } from "@/lib/http/current-actor";
 import { toRestoreJson } from "@/lib/backups/restore";
 import { getDb } from "@/lib/db/client";
 import { listRestores } from "@/lib/db/queries/restores";
@@ -16,9 +17,7 @@ const listRestoresQuerySchema = z.object({ limit: z.coerce.number().int().min(1)
 /** The latest restores into an environment, newest first. */
 export const GET = apiRoute(async (request: Request, context: Context) => {
   const actor = await requireApiActor();
-  const { projectId, environment: name } = await context.params;
-  const environment = await findVisibleEnvironment(actor, projectId, name);
-  if (!environment) throw new AppError("not_found", `There is no environment ${projectId}-${name} you have a role in.`);
+  const environment = await requireVisibleEnvironment(actor, await context.params);
   const parsed = listRestoresQuerySchema.safeParse(Object.fromEntries(new URL(request.url).searchParams));
   if (!parsed.success) {
     throw new AppError(

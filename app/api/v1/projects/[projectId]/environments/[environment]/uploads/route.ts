@@ -1,9 +1,10 @@
 import { apiRoute } from "@/lib/api/route";
-import { findVisibleEnvironment, requireApiActor } from "@/lib/auth/session";
+import { requireVisibleEnvironment } from "@/lib/environments/visible";
+import { requireApiActor } from "@/lib/http/current-actor";
 import { getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import { getStorage } from "@/lib/storage/instance";
-import { readJsonBody } from "@/lib/uploads/http";
+import { readJsonBody } from "@/lib/http/json-body";
 import { createUploadSession } from "@/lib/uploads/sessions";
 
 import { createUploadSchema } from "./schema";
@@ -19,9 +20,7 @@ type Context = { params: Promise<{ projectId: string; environment: string }> };
  */
 export const POST = apiRoute(async (request: Request, context: Context) => {
   const actor = await requireApiActor();
-  const { projectId, environment: name } = await context.params;
-  const environment = await findVisibleEnvironment(actor, projectId, name);
-  if (!environment) throw new AppError("not_found", `There is no environment ${projectId}-${name} you have a role in.`);
+  const environment = await requireVisibleEnvironment(actor, await context.params);
   const input = await readJsonBody(request, createUploadSchema);
   const { session, resumed } = await createUploadSession({ db: getDb(), storage: getStorage(), actor, environment, input });
   return Response.json({ session, resumed }, { status: resumed ? 200 : 201, headers: { "cache-control": "no-store" } });

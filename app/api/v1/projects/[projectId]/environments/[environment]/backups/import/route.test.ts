@@ -1,6 +1,8 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 
+import { routeCaller } from "@/lib/http/testing";
+
 import type { DbHandle } from "@/lib/db/client";
 import { jobs } from "@/lib/db/schema";
 import { DEMO_GROUPS, seedDemoProject } from "@/lib/db/seed";
@@ -11,11 +13,7 @@ import { createTestDatabase } from "@/lib/db/testing";
  * replaced by each test's: the 202 envelope, and the 400/403/404/409 paths.
  * Fetching and verifying are lib/backups/import/import.test.ts's business.
  */
-const request = vi.hoisted(() => ({ session: null as null | { user: { id: string; email: string; name: string; groups: string[] } } }));
-
-vi.mock("next/headers", () => ({ headers: async () => new Headers() }));
-vi.mock("next-auth", () => ({ getServerSession: async () => request.session }));
-vi.mock("@/lib/auth/options", () => ({ getAuthOptions: () => ({}) }));
+const request = routeCaller();
 
 const { POST } = await import("./route");
 
@@ -24,7 +22,7 @@ const ADMIN = { id: "ada", email: "ada@acme.test", name: "Ada", groups: [DEMO_GR
 const MEMBER = { id: "mia", email: "mia@acme.test", name: "Mia", groups: [DEMO_GROUPS.members] };
 
 function post(environment: string, body: unknown): Promise<Response> {
-  const req = new Request(`http://localhost/api/v1/projects/acme/environments/${environment}/backups/import`, {
+  const req = request.request(`http://localhost/api/v1/projects/acme/environments/${environment}/backups/import`, {
     method: "POST",
     headers: { "content-type": "application/json", "user-agent": "route-test" },
     body: JSON.stringify(body),
@@ -52,13 +50,13 @@ describe("POST /api/v1/projects/{p}/environments/{e}/backups/import", () => {
     await handle?.close();
   });
   beforeEach(async () => {
-    request.session = null;
+    request.signOut();
     await handle.db.execute(sql`delete from environment_locks`);
     await handle.db.delete(jobs).where(sql`true`);
   });
 
   it("answers 202 with the queued backup, origin imported, and queues a backup.import job", async () => {
-    request.session = { user: ADMIN };
+    await request.signIn(ADMIN);
     const response = await post("uat", BODY);
     expect(response.status).toBe(202);
     const { response: backup } = (await response.json()) as { response: Record<string, unknown> };
@@ -83,7 +81,7 @@ describe("POST /api/v1/projects/{p}/environments/{e}/backups/import", () => {
   });
 
   it("refuses a second import while the first holds the environment (409), and members (403)", async () => {
-    request.session = { user: ADMIN };
+    await request.signIn(ADMIN);
     expect((await post("uat", BODY)).status).toBe(202);
     const busy = await post("uat", BODY);
     expect(busy.status).toBe(409);
@@ -92,7 +90,7 @@ describe("POST /api/v1/projects/{p}/environments/{e}/backups/import", () => {
       message: expect.stringMatching(/^acme-uat is busy/),
     });
 
-    request.session = { user: MEMBER };
+    await request.signIn(MEMBER);
     const forbidden = await post("dev", BODY);
     expect(forbidden.status).toBe(403);
     expect(((await forbidden.json()) as { error: { code: string } }).error.code).toBe("forbidden");
@@ -100,7 +98,7 @@ describe("POST /api/v1/projects/{p}/environments/{e}/backups/import", () => {
 
   it("answers 400 for a missing or non-http URL or an unknown field, 401 without a session, 404 for an unknown environment", async () => {
     expect((await post("uat", BODY)).status).toBe(401);
-    request.session = { user: ADMIN };
+    await request.signIn(ADMIN);
     const ftp = await post("uat", { ...BODY, volume_url: "ftp://files.example.com/volume.tgz" });
     expect(ftp.status).toBe(400);
     expect(((await ftp.json()) as { error: { message: string } }).error.message).toMatch(/^volume_url: must be an http:\/\/ or https:\/\/ URL/);

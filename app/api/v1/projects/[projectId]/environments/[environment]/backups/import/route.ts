@@ -1,10 +1,12 @@
 import { apiRoute } from "@/lib/api/route";
-import { findVisibleEnvironment, requireApiActor } from "@/lib/auth/session";
+import { requireVisibleEnvironment } from "@/lib/environments/visible";
+import { requireApiActor } from "@/lib/http/current-actor";
 import { requestImport } from "@/lib/backups/import";
 import { toBackupJson } from "@/lib/backups/serialize";
 import { getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
-import { readJsonBody, requestInfo } from "@/lib/uploads/http";
+import { requestInfo } from "@/lib/http/client-address";
+import { readJsonBody } from "@/lib/http/json-body";
 
 import { importBackupSchema } from "./schema";
 
@@ -21,9 +23,7 @@ type Context = { params: Promise<{ projectId: string; environment: string }> };
  */
 export const POST = apiRoute(async (request: Request, context: Context) => {
   const actor = await requireApiActor();
-  const { projectId, environment: name } = await context.params;
-  const environment = await findVisibleEnvironment(actor, projectId, name);
-  if (!environment) throw new AppError("not_found", `There is no environment ${projectId}-${name} you have a role in.`);
+  const environment = await requireVisibleEnvironment(actor, await context.params);
   const body = await readJsonBody(request, importBackupSchema);
   const backup = await requestImport({
     db: getDb(),

@@ -3,9 +3,9 @@ import { serveBackupDownload } from "@/lib/downloads/node-handler";
 import { serveLiferayUpload } from "@/lib/liferay/upload-handler";
 import { serveUploadPart } from "@/lib/uploads/node-handler";
 
-import type { NodeRoute } from "./node-router";
+import type { NodeRoute } from "@/lib/http/node-router";
 
-/** Every route served by plain Node in front of Next.js (see node-router.ts for why). */
+/** Every route served by plain Node in front of Next.js (see lib/http/node-router.ts for why): the composition root of the byte paths, beside server.ts. */
 export const NODE_ROUTES: readonly NodeRoute[] = [
   // The Liferay backup service's download paths, verbatim.
   {

@@ -2,8 +2,6 @@ import type { z } from "zod";
 
 import { AppError } from "@/lib/errors";
 
-import type { RequestInfo } from "./sessions";
-
 /** The control plane's bodies are a few hundred bytes; anything near this is not one of ours. */
 const MAX_JSON_BYTES = 64 * 1024;
 
@@ -17,6 +15,11 @@ export async function readJsonBody<Schema extends z.ZodType>(request: Request, s
   if (declared > MAX_JSON_BYTES) throw new AppError("payload_too_large", "The request body is too large for this endpoint.");
   const text = await request.text();
   if (text.length > MAX_JSON_BYTES) throw new AppError("payload_too_large", "The request body is too large for this endpoint.");
+  return parseJsonText(text, schema, options);
+}
+
+/** The same rules for a body read some other way (a plain Node handler). */
+export function parseJsonText<Schema extends z.ZodType>(text: string, schema: Schema, options: { emptyAs?: unknown } = {}): z.infer<Schema> {
   let body: unknown;
   try {
     body = options.emptyAs !== undefined && text.trim() === "" ? options.emptyAs : JSON.parse(text);
@@ -29,10 +32,4 @@ export async function readJsonBody<Schema extends z.ZodType>(request: Request, s
     throw new AppError("bad_request", issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join("; "), issues);
   }
   return parsed.data;
-}
-
-/** The client's address (first declared proxy hop) and user agent, for the audit log. */
-export function requestInfo(request: Request): RequestInfo {
-  const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  return { ip: forwarded || null, userAgent: request.headers.get("user-agent") };
 }
