@@ -6,8 +6,10 @@ import Link from "next/link";
 import { buttonClasses } from "@/components/ui/button";
 import { canAdministerEnvironment, canCreateBackup, canDownloadBackup, canRestoreBackup, canUploadBackup } from "@/lib/auth/permissions";
 import { findVisibleEnvironment, listVisibleEnvironments, requirePageActor } from "@/lib/auth/session";
+import { checkEnvironmentReadiness } from "@/lib/environments/readiness";
 
 import { EnvironmentHeader } from "../environment-header";
+import { ReadinessNotice } from "../environment-readiness";
 import { BackupsTable } from "./backups-table";
 import { CreateBackupButton } from "./create-backup-button";
 import { RestoresPanel } from "./restores-panel";
@@ -28,6 +30,8 @@ export default async function BackupsPage({ params }: { params: Promise<Params> 
   const restoreTargets = (await listVisibleEnvironments(actor))
     .filter((env) => env.projectId === projectId && canRestoreBackup(actor, env))
     .map((env) => ({ name: env.name, displayName: env.displayName, isProduction: env.isProduction }));
+  // Said before anyone presses Create backup, to the people who may: what is missing, in one line.
+  const readiness = canCreateBackup(actor, environment) ? await checkEnvironmentReadiness(environment, { purpose: "backup", connectTimeoutMs: 1_000 }) : null;
 
   return (
     <div className="space-y-6">
@@ -40,6 +44,11 @@ export default async function BackupsPage({ params }: { params: Promise<Params> 
             </Link>
           )}
           {canCreateBackup(actor, environment) && <CreateBackupButton projectId={projectId} environment={environment.name} />}
+        </div>
+      )}
+      {readiness && (
+        <div className="flex justify-end">
+          <ReadinessNotice readiness={readiness} />
         </div>
       )}
       {environment.isProduction && !canDownloadBackup(actor, environment) && (

@@ -3,9 +3,11 @@ import { notFound } from "next/navigation";
 
 import { canViewEnvironmentSettings } from "@/lib/auth/permissions";
 import { findVisibleEnvironment, requirePageActor } from "@/lib/auth/session";
+import { checkEnvironmentReadiness, getSourceNote } from "@/lib/environments/readiness";
 import { toSettingsJson } from "@/lib/environments/settings";
 
 import { EnvironmentHeader } from "../environment-header";
+import { ReadinessPanel } from "../environment-readiness";
 import { SettingsForm } from "./settings-form";
 
 type Params = { projectId: string; environment: string };
@@ -29,6 +31,7 @@ export default async function EnvironmentSettingsPage({ params }: { params: Prom
     <div className="space-y-6">
       <EnvironmentHeader actor={actor} environment={environment} current="settings" />
       <h2 className="text-lg font-semibold">Settings of {environment.name}</h2>
+      <ReadinessPanel readiness={await checkEnvironmentReadiness(environment, { connectTimeoutMs: 1_000 })} demo={getSourceNote(environment.id)?.demo} />
       <SettingsForm settings={toSettingsJson(environment)} />
     </div>
   );
