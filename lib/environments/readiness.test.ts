@@ -94,6 +94,12 @@ describe("environment readiness", () => {
     );
     const unknown = await checkEnvironmentReadiness(environment({ dbHost: "db.invalid" }), { toolEnv: { PATH: postgresToolsPath } });
     expect(unknown.problem).toMatch(/^No PostgreSQL server answers at db\.invalid:5432 \(the host name does not resolve\)/);
+    // A host the tools would not be given is not knocked on either.
+    const socket = await checkEnvironmentReadiness(environment({ dbHost: "/var/run/postgresql" }), { toolEnv: { PATH: postgresToolsPath } });
+    expect(socket.problem).toBe(
+      `acme-dev's database source cannot be used: the database host "/var/run/postgresql" is not a host name or an IP address; correct it in the environment's settings.`,
+    );
+    expect(socket.checks.map((c) => c.name)).not.toContain("server");
   });
 
   it("says when the volume folder is missing, except for a restore that will create it", async () => {

@@ -7,6 +7,7 @@ import { ALL_DATABASES } from "@/lib/backups/engine/dump";
 import type { DumpEngine } from "@/lib/backups/engine/dump";
 import { missingBackupSource } from "@/lib/backups/engine/create-backup";
 import type { Environment } from "@/lib/db/schema";
+import { checkDatabaseSource } from "@/lib/environments/source-fields";
 import { environmentLabel } from "@/lib/uploads/access";
 
 /*
@@ -149,8 +150,8 @@ async function checkTools(engine: DumpEngine, database: string | null, options: 
   };
 }
 
-/** Opens (and at once closes) a connection to the server: reachable or the reason it is not. */
-function probe(target: { host: string; port: number } | { path: string }, timeoutMs: number): Promise<string | null> {
+/** Opens (and at once closes) a TCP connection to the server: reachable or the reason it is not. */
+function probe(target: { host: string; port: number }, timeoutMs: number): Promise<string | null> {
   return new Promise((resolve) => {
     const socket = net.connect(target);
     const done = (reason: string | null) => {
@@ -162,7 +163,6 @@ function probe(target: { host: string; port: number } | { path: string }, timeou
     socket.once("error", (error: NodeJS.ErrnoException) => {
       if (error.code === "ECONNREFUSED") return done("the connection was refused");
       if (error.code === "ENOTFOUND" || error.code === "EAI_AGAIN") return done("the host name does not resolve");
-      if (error.code === "ENOENT") return done("there is no socket there");
       done(error.message);
     });
   });
@@ -171,10 +171,8 @@ function probe(target: { host: string; port: number } | { path: string }, timeou
 async function checkServer(environment: Environment, engine: DumpEngine, timeoutMs: number): Promise<ReadinessCheck> {
   const host = environment.dbHost!;
   const port = environment.dbPort ?? DEFAULT_PORT[engine];
-  // A PostgreSQL host that is a folder names the server's Unix socket, as libpq reads it.
-  const socketPath = engine === "postgresql" && host.startsWith("/") ? path.join(host, `.s.PGSQL.${port}`) : null;
-  const where = socketPath ?? `${host}:${port}`;
-  const reason = await probe(socketPath ? { path: socketPath } : { host, port }, timeoutMs);
+  const where = `${host}:${port}`;
+  const reason = await probe({ host, port }, timeoutMs);
   if (!reason) return { name: "server", ok: true, text: `The ${ENGINE_NAME[engine]} server at ${where} answers (database ${environment.dbName}).` };
   return {
     name: "server",
@@ -219,9 +217,9 @@ async function checkVolume(volumePath: string, purpose: NonNullable<ReadinessOpt
 
 /**
  * Checks, in this order, what a backup or restore of the environment needs:
- * a database connection and the tools for its engine, the database server
- * answering, and the volume folder. Nothing is logged in to: the server
- * check opens a TCP connection (or the Unix socket) and closes it.
+ * a database connection of the shape the tools accept and the tools for its
+ * engine, the database server answering, and the volume folder. Nothing is
+ * logged in to: the server check opens a TCP connection and closes it.
  */
 export async function checkEnvironmentReadiness(environment: Environment, options: ReadinessOptions = {}): Promise<EnvironmentReadiness> {
   const purpose = options.purpose ?? "both";
@@ -230,6 +228,10 @@ export async function checkEnvironmentReadiness(environment: Environment, option
   const checks: Promise<ReadinessCheck>[] = [];
   const engine = environment.dbEngine;
   const hasDatabase = Boolean(engine && environment.dbHost && environment.dbName && environment.dbUser);
+  // The shape the tools are run with (lib/environments/source-fields.ts); a row saved before those rules may break it.
+  const invalid = hasDatabase
+    ? checkDatabaseSource({ host: environment.dbHost!, database: environment.dbName!, user: environment.dbUser!, port: environment.dbPort })
+    : null;
 
   if (!hasDatabase) {
     checks.push(
@@ -239,6 +241,14 @@ export async function checkEnvironmentReadiness(environment: Environment, option
         text: `${label} has no database connection (engine, host, database name and user) configured: ${
           note?.database ?? "an administrator sets it in the environment's settings."
         }`,
+      }),
+    );
+  } else if (invalid) {
+    checks.push(
+      Promise.resolve({
+        name: "database",
+        ok: false,
+        text: `${label}'s database source cannot be used: ${invalid}; correct it in the environment's settings.`,
       }),
     );
   } else {
@@ -251,7 +261,7 @@ export async function checkEnvironmentReadiness(environment: Environment, option
     );
   }
   if (engine) checks.push(checkTools(engine, environment.dbName, options));
-  if (hasDatabase) checks.push(checkServer(environment, engine!, options.connectTimeoutMs ?? 2_000));
+  if (hasDatabase && !invalid) checks.push(checkServer(environment, engine!, options.connectTimeoutMs ?? 2_000));
   checks.push(
     environment.volumePath
       ? checkVolume(environment.volumePath, purpose)
