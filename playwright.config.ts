@@ -15,6 +15,8 @@ export default defineConfig({
   timeout: 60_000,
   expect: { timeout: 10_000 },
   reporter: [["list"], ["json", { outputFile: ".reports/e2e.json" }]],
+  // Drops the demo databases this run's servers made (e2e/helpers/demo-databases.ts).
+  globalTeardown: "./e2e/global-teardown.ts",
   use: {
     baseURL: BASE_URL,
     trace: "retain-on-failure",
@@ -54,6 +56,8 @@ export default defineConfig({
       LIFEBOAT_URL: BASE_URL,
       DATA_DIR: ".e2e-data",
       DEV_OIDC_PORT: String(PORT + 1),
+      // The run's own demo databases on the local PostgreSQL, never a developer's acme_* ones.
+      DEMO_DATABASE_PREFIX: `lb_e2e_${PORT}`,
       LOG_LEVEL: "warn",
     },
   },

@@ -17,6 +17,7 @@ import type { AppConfig } from "@/lib/config";
 import { closeDatabase, getDatabaseHandle } from "@/lib/db/client";
 import { migrateDatabase } from "@/lib/db/migrate";
 import { seedDemoBackups } from "@/lib/backups/demo/seed-demo-backups";
+import { seedDemoSources } from "@/lib/backups/demo/seed-demo-sources";
 import { CREATE_BACKUP_QUEUE, createBackupJobHandler } from "@/lib/backups/engine";
 import { createImportJobHandler, IMPORT_QUEUE } from "@/lib/backups/import";
 import { createRestoreJobHandler, RESTORE_QUEUE } from "@/lib/backups/restore";
@@ -77,6 +78,9 @@ async function main() {
   if (config.seedDemo) {
     const { created } = await seedDemoBackups({ db: handle.db, storage: getStorage() });
     if (created > 0) logger.info({ created }, "demo backups created");
+    // A document library and a database per demo environment, so Create backup works with nothing configured.
+    const sources = await seedDemoSources({ db: handle.db, config });
+    if (sources.length > 0) logger.info({ sources }, "demo sources ready");
   }
 
   const stopUploadMaintenance = startUploadMaintenance({ db: () => handle.db, storage: getStorage });

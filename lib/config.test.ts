@@ -83,6 +83,12 @@ describe("configuration", () => {
     expect(problemsOf({ MAX_EXPANDED_SIZE: "lots" })[0]).toMatch(/^MAX_EXPANDED_SIZE: /);
   });
 
+  it("names the demo databases after DEMO_DATABASE_PREFIX, acme by default", () => {
+    expect(parseConfig({}).demoDatabasePrefix).toBe("acme");
+    expect(parseConfig({ DEMO_DATABASE_PREFIX: "lb_e2e_3100" }).demoDatabasePrefix).toBe("lb_e2e_3100");
+    expect(problemsOf({ DEMO_DATABASE_PREFIX: "Acme-Dev" })[0]).toMatch(/^DEMO_DATABASE_PREFIX: must be lower-case letters/);
+  });
+
   it("tunes uploads", () => {
     expect(parseConfig({ UPLOAD_PARALLEL_PARTS: "8", UPLOAD_SESSION_TTL_HOURS: "2" }).uploads).toEqual({ parallelParts: 8, sessionTtlMs: 2 * 60 * 60 * 1000 });
     expect(problemsOf({ UPLOAD_PARALLEL_PARTS: "0" })[0]).toMatch(/^UPLOAD_PARALLEL_PARTS: /);

@@ -82,6 +82,11 @@ const envSchema = z.object({
       .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
       .optional(),
   ),
+  // The demo databases are <prefix>_prd, <prefix>_uat and <prefix>_dev: tests and a second demo on one server use their own.
+  DEMO_DATABASE_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,39}$/, "must be lower-case letters, digits and _, starting with a letter (at most 40)")
+    .default("acme"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -126,6 +131,8 @@ export interface AppConfig {
   expansion: { maxBytes: number | null; maxRatio: number | null };
   /** Where the demo's databases are created (the embedded default only); undefined: the local server, if one answers. */
   demoDatabaseUrl: string | undefined;
+  /** The demo databases' names start with this and `_`: `acme_prd`, `acme_uat`, `acme_dev` by default. */
+  demoDatabasePrefix: string;
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
 }
 
@@ -223,6 +230,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     trustProxy,
     expansion,
     demoDatabaseUrl: e.DEMO_DATABASE_URL,
+    demoDatabasePrefix: e.DEMO_DATABASE_PREFIX,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -2,6 +2,8 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 
+import { E2E_DEMO_PREFIX } from "./demo-databases";
+
 /**
  * A console of the test's own — started, stopped and started again by the
  * test — for what the shared web server cannot do, such as a restart.
@@ -26,6 +28,8 @@ export class ConsoleServer {
         LIFEBOAT_URL: this.url,
         DATA_DIR: this.dataDir,
         DEV_OIDC_PORT: String(this.port + 1),
+        // Its own demo databases, dropped with the run's (e2e/global-teardown.ts).
+        DEMO_DATABASE_PREFIX: `${E2E_DEMO_PREFIX}_${this.port}`,
         LOG_LEVEL: "warn",
         ...this.extraEnv,
       },

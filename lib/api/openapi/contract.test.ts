@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -222,6 +222,8 @@ const ids = {
 };
 
 async function addEnvironment(name: string, configured: boolean): Promise<Environment> {
+  // A configured environment is ready to back up: Create backup checks the folder exists before it queues anything.
+  if (configured) await mkdir(path.join(volumeRoot, name), { recursive: true });
   const [row] = await h.handle.db
     .insert(environments)
     .values({

@@ -246,6 +246,8 @@ export interface PortalDataInput {
   takenAt: Date;
   /** How many backups of this environment came before: later backups hold more content. */
   generation: number;
+  /** Web content articles in the dump; by default a hundred or two, growing with the generation. */
+  articleCount?: number;
 }
 
 export function buildPortalData(input: PortalDataInput): PortalData {
@@ -382,6 +384,6 @@ export function buildPortalData(input: PortalDataInput): PortalData {
     groups,
     folders,
     documents,
-    articleCount: 120 + generation * 25 + random.int(0, 30),
+    articleCount: input.articleCount ?? 120 + generation * 25 + random.int(0, 30),
   };
 }

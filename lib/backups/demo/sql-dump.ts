@@ -1,3 +1,8 @@
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+
+import type postgres from "postgres";
+
 import { COMPANY_ID, between, liferayUuid } from "./portal-data";
 import type { PortalData, PortalDocument } from "./portal-data";
 import { createRandom } from "./random";
@@ -402,58 +407,111 @@ function comment(name: string, type: string): string {
   return `--\n-- Name: ${name}; Type: ${type}; Schema: public; Owner: -\n--\n\n`;
 }
 
-function* dumpText(data: PortalData): Generator<string> {
+/**
+ * The dump in the order pg_dump writes it, as plain SQL between the COPY
+ * blocks. The text dump (sqlDumpChunks) and the demo's live databases
+ * (loadPortalDatabase) are both written from this, so a live database and a
+ * restored demo backup have one schema.
+ */
+export type DumpSection = { kind: "sql"; text: string } | { kind: "copy"; table: string; statement: string; rows: () => Generator<string> };
+
+function* dumpSections(data: PortalData): Generator<DumpSection> {
   const tables = liferayTables(data);
-  yield "--\n-- PostgreSQL database dump\n--\n\n";
-  yield `-- Dumped from database version ${DEMO_POSTGRES_VERSION}\n-- Dumped by pg_dump version ${DEMO_POSTGRES_VERSION}\n\n`;
-  yield [
-    "SET statement_timeout = 0;",
-    "SET lock_timeout = 0;",
-    "SET idle_in_transaction_session_timeout = 0;",
-    "SET client_encoding = 'UTF8';",
-    "SET standard_conforming_strings = on;",
-    "SELECT pg_catalog.set_config('search_path', '', false);",
-    "SET check_function_bodies = false;",
-    "SET xmloption = content;",
-    "SET client_min_messages = warning;",
-    "SET row_security = off;",
-    "",
-    "SET default_tablespace = '';",
-    "",
-    "SET default_table_access_method = heap;",
-    "",
-    "",
-  ].join("\n");
+  const sql = (text: string): DumpSection => ({ kind: "sql", text });
+  yield sql("--\n-- PostgreSQL database dump\n--\n\n");
+  yield sql(`-- Dumped from database version ${DEMO_POSTGRES_VERSION}\n-- Dumped by pg_dump version ${DEMO_POSTGRES_VERSION}\n\n`);
+  yield sql(
+    [
+      "SET statement_timeout = 0;",
+      "SET lock_timeout = 0;",
+      "SET idle_in_transaction_session_timeout = 0;",
+      "SET client_encoding = 'UTF8';",
+      "SET standard_conforming_strings = on;",
+      "SELECT pg_catalog.set_config('search_path', '', false);",
+      "SET check_function_bodies = false;",
+      "SET xmloption = content;",
+      "SET client_min_messages = warning;",
+      "SET row_security = off;",
+      "",
+      "SET default_tablespace = '';",
+      "",
+      "SET default_table_access_method = heap;",
+      "",
+      "",
+    ].join("\n"),
+  );
 
   for (const table of tables) {
-    yield comment(table.name, "TABLE");
-    yield `CREATE TABLE public.${table.name} (\n${table.columns.map((c) => `    ${c}`).join(",\n")}\n);\n\n\n`;
+    yield sql(`${comment(table.name, "TABLE")}CREATE TABLE public.${table.name} (\n${table.columns.map((c) => `    ${c}`).join(",\n")}\n);\n\n\n`);
   }
 
   for (const table of tables) {
-    yield `--\n-- Data for Name: ${table.name}; Type: TABLE DATA; Schema: public; Owner: -\n--\n\n`;
-    yield `COPY public.${table.name} (${table.columns.map(columnName).join(", ")}) FROM stdin;\n`;
-    for (const row of table.rows()) {
-      if (row.length !== table.columns.length) throw new Error(`demo dump: a ${table.name} row has ${row.length} values for ${table.columns.length} columns`);
-      yield `${row.map(copyValue).join("\t")}\n`;
-    }
-    yield "\\.\n\n\n";
+    yield sql(`--\n-- Data for Name: ${table.name}; Type: TABLE DATA; Schema: public; Owner: -\n--\n\n`);
+    yield {
+      kind: "copy",
+      table: table.name,
+      statement: `COPY public.${table.name} (${table.columns.map(columnName).join(", ")}) FROM stdin;`,
+      rows: function* () {
+        for (const row of table.rows()) {
+          if (row.length !== table.columns.length)
+            throw new Error(`demo dump: a ${table.name} row has ${row.length} values for ${table.columns.length} columns`);
+          yield `${row.map(copyValue).join("\t")}\n`;
+        }
+      },
+    };
   }
 
   for (const table of tables) {
     const constraint = `${table.name}_pkey`;
-    yield comment(`${table.name} ${constraint}`, "CONSTRAINT");
-    yield `ALTER TABLE ONLY public.${table.name}\n    ADD CONSTRAINT ${constraint} PRIMARY KEY (${table.primaryKey.join(", ")});\n\n\n`;
+    yield sql(
+      `${comment(`${table.name} ${constraint}`, "CONSTRAINT")}ALTER TABLE ONLY public.${table.name}\n    ADD CONSTRAINT ${constraint} PRIMARY KEY (${table.primaryKey.join(", ")});\n\n\n`,
+    );
   }
 
   for (const table of tables) {
     for (const index of table.indexes) {
-      yield comment(index.name, "INDEX");
-      yield `CREATE ${index.unique ? "UNIQUE " : ""}INDEX ${index.name} ON public.${table.name} USING btree (${index.columns.join(", ")});\n\n\n`;
+      yield sql(
+        `${comment(index.name, "INDEX")}CREATE ${index.unique ? "UNIQUE " : ""}INDEX ${index.name} ON public.${table.name} USING btree (${index.columns.join(", ")});\n\n\n`,
+      );
     }
   }
 
-  yield "--\n-- PostgreSQL database dump complete\n--\n\n";
+  yield sql("--\n-- PostgreSQL database dump complete\n--\n\n");
+}
+
+function* dumpText(data: PortalData): Generator<string> {
+  for (const section of dumpSections(data)) {
+    if (section.kind === "sql") {
+      yield section.text;
+      continue;
+    }
+    yield `${section.statement}\n`;
+    yield* section.rows();
+    yield "\\.\n\n\n";
+  }
+}
+
+/**
+ * Writes the portal into the empty database of the transaction `tx`: the
+ * same statements and COPY rows as the text dump, sent through the driver,
+ * so seeding a demo database needs no psql. Returns how many rows it copied.
+ */
+export async function writePortalDatabase(tx: postgres.TransactionSql, data: PortalData): Promise<number> {
+  let rows = 0;
+  for (const section of dumpSections(data)) {
+    if (section.kind === "sql") {
+      await tx.unsafe(section.text);
+      continue;
+    }
+    const counted = (function* () {
+      for (const row of section.rows()) {
+        rows++;
+        yield row;
+      }
+    })();
+    await pipeline(Readable.from(counted, { objectMode: false }), await tx.unsafe(section.statement).writable());
+  }
+  return rows;
 }
 
 const CHUNK_CHARS = 64 * 1024;

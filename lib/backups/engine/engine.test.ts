@@ -17,7 +17,7 @@ import { listAuditEvents } from "@/lib/db/queries/audit";
 import { getBackup } from "@/lib/db/queries/backups";
 import { acquireEnvironmentLock, getEnvironmentLock } from "@/lib/db/queries/locks";
 import { resolveEnvironmentRoles } from "@/lib/db/queries/roles";
-import { environments, jobs } from "@/lib/db/schema";
+import { backups, environments, jobs } from "@/lib/db/schema";
 import type { Environment } from "@/lib/db/schema";
 import { DEMO_GROUPS, seedDemoProject } from "@/lib/db/seed";
 import { createTestDatabase, DATABASE_KINDS } from "@/lib/db/testing";
@@ -353,15 +353,17 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
   });
 
   it("fails with a readable reason on a refused connection, stores nothing and releases the lock", async () => {
-    const environment = await configure("dev", {
+    const ready = await configure("dev", {
       dbEngine: "postgresql",
-      dbHost: "127.0.0.1",
-      dbPort: 1,
+      dbHost: PG.host,
+      dbPort: PG.port,
       dbName: pgSource,
       dbUser: PG.user,
       volumePath: volumePath(),
     });
-    const queued = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
+    const queued = await requestBackup({ db: handle.db, actor: admin, environment: ready, input: {} });
+    // The server went away (here: moved) between the request, which found it answering, and the run.
+    const environment = await configure("dev", { dbHost: "127.0.0.1", dbPort: 1 });
     await runJobs();
     const backup = await getBackup(handle.db, { id: queued.id });
     expect(backup?.status).toBe("failed");
@@ -456,9 +458,11 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
       dbPort: PG.port,
       dbName: pgSource,
       dbUser: PG.user,
-      volumePath: path.join(root, "nowhere"),
+      volumePath: volumePath(),
     });
     let queued = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
+    // The folder went away between the request, which found it, and the run.
+    await configure("dev", { volumePath: path.join(root, "nowhere") });
     await runJobs();
     expect(await getBackup(handle.db, { id: queued.id })).toMatchObject({
       status: "failed",
@@ -546,6 +550,20 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
     expect(await codeOf(requestBackup({ db: handle.db, actor: admin, environment: bare, input: {} }))).toMatch(
       /^422 acme-prd has no database connection .* and no volume folder configured/,
     );
+    // A source that is set but cannot be backed up now: one line with the fix, and nothing is queued.
+    const unreachable = await configure("prd", {
+      dbEngine: "postgresql",
+      dbHost: "127.0.0.1",
+      dbPort: 1,
+      dbName: pgSource,
+      dbUser: PG.user,
+      volumePath: volumePath(),
+    });
+    expect(await codeOf(requestBackup({ db: handle.db, actor: admin, environment: unreachable, input: {} }))).toBe(
+      "422 Lifeboat cannot make a backup of acme-prd: No PostgreSQL server answers at 127.0.0.1:1 (the connection was refused): start it, or correct the host and port in the environment's settings.",
+    );
+    expect(await handle.db.select().from(backups).where(eq(backups.environmentId, unreachable.id))).toEqual([]);
+    expect(await getEnvironmentLock(handle.db, { environmentId: unreachable.id })).toBeUndefined();
 
     const first = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
     const second = await codeOf(requestBackup({ db: handle.db, actor: admin, environment, input: {} }));
@@ -642,11 +660,13 @@ describe("progress", () => {
         .update(environments)
         .set({ dbEngine: "postgresql", dbHost: "h", dbName: "d", dbUser: "u", volumePath: "/v" })
         .where(eq(environments.id, environment!.id));
+      // Scheduled: a request that does not look for the made-up server and folder (a manual one would refuse them).
       const backup = await requestBackup({
         db: handle.db,
         actor,
         environment: { ...environment!, dbEngine: "postgresql", dbHost: "h", dbName: "d", dbUser: "u", volumePath: "/v" },
         input: {},
+        origin: "scheduled",
       });
       await handle.db.execute(sql`update backups set status = 'running' where id = ${backup.id}`);
       let updates = 0;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 
 import { generateBackupId } from "@/lib/backups/backup-id";
-import { auditActorType, canCreateBackup } from "@/lib/auth/permissions";
+import { auditActorType, canChangeEnvironmentSources, canCreateBackup } from "@/lib/auth/permissions";
 import type { Actor } from "@/lib/auth/permissions";
 import type { Db } from "@/lib/db/client";
 import { getBackup } from "@/lib/db/queries/backups";
@@ -9,13 +9,14 @@ import type { BackupWithFiles } from "@/lib/db/queries/backups";
 import { acquireEnvironmentLock, releaseEnvironmentLock } from "@/lib/db/queries/locks";
 import { backups, jobs } from "@/lib/db/schema";
 import type { Backup, Environment } from "@/lib/db/schema";
+import { checkEnvironmentReadiness, missingSourceMessage } from "@/lib/environments/readiness";
 import { AppError } from "@/lib/errors";
 import { environmentLabel } from "@/lib/uploads/access";
 import { environmentBusyError } from "@/lib/uploads/lock-message";
 
 import { jobLockHolder } from "@/lib/jobs/queue";
 
-import { CREATE_BACKUP_QUEUE, missingBackupSource, QUEUED_LOCK_TTL_MS } from "./create-backup";
+import { CREATE_BACKUP_QUEUE, QUEUED_LOCK_TTL_MS } from "./create-backup";
 import type { CreateBackupPayload } from "./create-backup";
 
 export interface RequestBackupInput {
@@ -46,12 +47,13 @@ export async function requestBackup({
   if (!canCreateBackup(actor, environment)) {
     throw new AppError("forbidden", `Only administrators of ${environmentLabel(environment)} may create its backups.`);
   }
-  const missing = missingBackupSource(environment);
-  if (missing) {
-    throw new AppError(
-      "unprocessable",
-      `${environmentLabel(environment)} has no ${missing} configured, so Lifeboat cannot make a backup of it. An administrator sets them in the environment's settings.`,
-    );
+  const missing = missingSourceMessage(environment, "make a backup of it");
+  if (missing) throw new AppError("unprocessable", missing);
+  // Someone waiting for their backup learns now, in one line, what is missing. A scheduled one goes ahead
+  // and fails with the same reason on the Backups page, where nobody watching a queue would miss it.
+  if (origin === "manual") {
+    const readiness = await checkEnvironmentReadiness(environment, { purpose: "backup", showSources: canChangeEnvironmentSources(actor, environment) });
+    if (readiness.problem) throw new AppError("unprocessable", `Lifeboat cannot make a backup of ${environmentLabel(environment)}: ${readiness.problem}`);
   }
 
   return queueBackupJob({

@@ -237,15 +237,18 @@ class PostgresRestorer implements DatabaseRestorer {
     const { staging, target } = this.names;
     await this.#drop(staging);
     await this.#run(`Could not create the staging database ${staging}`, async (sql) => {
-      // Same encoding, collation and owner as the live database, so the swap changes its contents only.
-      const [like] = await sql<{ encoding: string; collate: string; ctype: string; owner: string }[]>`
-        select pg_encoding_to_char(d.encoding) as encoding, d.datcollate as collate, d.datctype as ctype, r.rolname as owner
+      // Same encoding, collation, owner and comment as the live database, so the swap changes its contents only.
+      const [like] = await sql<{ encoding: string; collate: string; ctype: string; owner: string; comment: string | null }[]>`
+        select pg_encoding_to_char(d.encoding) as encoding, d.datcollate as collate, d.datctype as ctype, r.rolname as owner,
+          shobj_description(d.oid, 'pg_database') as comment
         from pg_database d join pg_roles r on r.oid = d.datdba where d.datname = ${target}`;
       const options = like ? ` encoding ${pgLiteral(like.encoding)} lc_collate ${pgLiteral(like.collate)} lc_ctype ${pgLiteral(like.ctype)}` : "";
       await sql.unsafe(`create database ${pgIdent(staging)} template template0${options}`);
       if (like && like.owner !== this.target.user) {
         await sql.unsafe(`alter database ${pgIdent(staging)} owner to ${pgIdent(like.owner)}`).catch(() => undefined);
       }
+      // A comment can mark what a database is (the demo's are marked so); plain-format dumps do not carry it.
+      if (like?.comment) await sql.unsafe(`comment on database ${pgIdent(staging)} is ${pgLiteral(like.comment)}`).catch(() => undefined);
     });
     const args = [
       "-X",

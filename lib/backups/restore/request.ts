@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 
 import { eq } from "drizzle-orm";
 
-import { missingBackupSource, QUEUED_LOCK_TTL_MS } from "@/lib/backups/engine/create-backup";
+import { QUEUED_LOCK_TTL_MS } from "@/lib/backups/engine/create-backup";
 import { auditActorType, canDownloadBackup, canRestoreBackup } from "@/lib/auth/permissions";
 import { requireVisibleBackup } from "@/lib/backups/visible";
 import { requireVisibleEnvironment } from "@/lib/environments/visible";
@@ -12,6 +12,7 @@ import { recordAuditEvent } from "@/lib/db/queries/audit";
 import { acquireEnvironmentLock, releaseEnvironmentLock } from "@/lib/db/queries/locks";
 import { backups, jobs, restores } from "@/lib/db/schema";
 import type { Environment, Restore } from "@/lib/db/schema";
+import { missingSourceMessage } from "@/lib/environments/readiness";
 import { AppError } from "@/lib/errors";
 import { environmentLabel } from "@/lib/uploads/access";
 import { environmentBusyError } from "@/lib/uploads/lock-message";
@@ -74,13 +75,8 @@ export async function requestRestore({
   if (!kinds.has("database") || !kinds.has("volume")) {
     throw new AppError("unprocessable", `Backup ${backup.id} does not have both its database and volume files, so it cannot be restored.`);
   }
-  const missing = missingBackupSource(target);
-  if (missing) {
-    throw new AppError(
-      "unprocessable",
-      `${label} has no ${missing} configured, so Lifeboat cannot restore into it. An administrator sets them in the environment's settings.`,
-    );
-  }
+  const missing = missingSourceMessage(target, "restore into it");
+  if (missing) throw new AppError("unprocessable", missing);
   const engine = backup.dbEngine ?? backup.manifest?.database.engine ?? null;
   if (engine && engine !== target.dbEngine) {
     throw new AppError(

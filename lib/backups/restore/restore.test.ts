@@ -362,6 +362,8 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     const dev = await pgEnv("dev", pgDev, volumes().dev);
     psql("postgres", `create database ${pgUat}`);
     psql(pgUat, "create table leftover (id int); insert into leftover values (1);");
+    // What marks a database (the demo's are marked so) is not in a plain dump: the restore keeps it.
+    psql("postgres", `comment on database ${pgUat} is 'Lifeboat demo database of acme-uat'`);
     await makeVolume(volumes().uat, "uat");
     await pgEnv("uat", pgUat, volumes().uat);
     const backupId = await backupOf(dev);
@@ -372,6 +374,9 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     expect(restored.statusReason).toBeNull();
     expect(restored.status).toBe("completed");
     expect(postgresSnapshot(pgUat)).toEqual(devTables);
+    expect(psql("postgres", `select shobj_description(oid, 'pg_database') from pg_database where datname = '${pgUat}'`)).toBe(
+      "Lifeboat demo database of acme-uat",
+    );
     expect(await folderSnapshot(volumes().uat)).toEqual(devFiles);
     expect(postgresSnapshot(pgDev)).toEqual(devTables);
     expect(await folderSnapshot(volumes().dev)).toEqual(devFiles);

@@ -4,11 +4,20 @@ import { notFound } from "next/navigation";
 import Link from "next/link";
 
 import { buttonClasses } from "@/components/ui/button";
-import { canAdministerEnvironment, canCreateBackup, canDownloadBackup, canRestoreBackup, canUploadBackup } from "@/lib/auth/permissions";
+import {
+  canAdministerEnvironment,
+  canChangeEnvironmentSources,
+  canCreateBackup,
+  canDownloadBackup,
+  canRestoreBackup,
+  canUploadBackup,
+} from "@/lib/auth/permissions";
 import { findVisibleEnvironment, listVisibleEnvironments } from "@/lib/environments/visible";
 import { requirePageActor } from "@/lib/http/current-actor";
+import { checkEnvironmentReadiness } from "@/lib/environments/readiness";
 
 import { EnvironmentHeader } from "../environment-header";
+import { ReadinessNotice } from "../environment-readiness";
 import { BackupsTable } from "./backups-table";
 import { CreateBackupButton } from "./create-backup-button";
 import { RestoresPanel } from "./restores-panel";
@@ -29,6 +38,10 @@ export default async function BackupsPage({ params }: { params: Promise<Params> 
   const restoreTargets = (await listVisibleEnvironments(actor))
     .filter((env) => env.projectId === projectId && canRestoreBackup(actor, env))
     .map((env) => ({ name: env.name, displayName: env.displayName, isProduction: env.isProduction }));
+  // Said before anyone presses Create backup, to the people who may: what is missing, in one line.
+  const readiness = canCreateBackup(actor, environment)
+    ? await checkEnvironmentReadiness(environment, { purpose: "backup", connectTimeoutMs: 1_000, showSources: canChangeEnvironmentSources(actor, environment) })
+    : null;
 
   return (
     <div className="space-y-6">
@@ -41,6 +54,11 @@ export default async function BackupsPage({ params }: { params: Promise<Params> 
             </Link>
           )}
           {canCreateBackup(actor, environment) && <CreateBackupButton projectId={projectId} environment={environment.name} />}
+        </div>
+      )}
+      {readiness && (
+        <div className="flex justify-end">
+          <ReadinessNotice readiness={readiness} />
         </div>
       )}
       {environment.isProduction && !canDownloadBackup(actor, environment) && (

@@ -5,9 +5,11 @@ import { canViewEnvironmentSettings } from "@/lib/auth/permissions";
 import { findVisibleEnvironment } from "@/lib/environments/visible";
 import { requirePageActor } from "@/lib/http/current-actor";
 import { getConfig } from "@/lib/config";
+import { checkEnvironmentReadiness, getSourceNote } from "@/lib/environments/readiness";
 import { toSettingsJson } from "@/lib/environments/settings";
 
 import { EnvironmentHeader } from "../environment-header";
+import { ReadinessPanel } from "../environment-readiness";
 import { SettingsForm } from "./settings-form";
 
 type Params = { projectId: string; environment: string };
@@ -32,6 +34,10 @@ export default async function EnvironmentSettingsPage({ params }: { params: Prom
     <div className="space-y-6">
       <EnvironmentHeader actor={actor} environment={environment} current="settings" />
       <h2 className="text-lg font-semibold">Settings of {environment.name}</h2>
+      <ReadinessPanel
+        readiness={await checkEnvironmentReadiness(environment, { connectTimeoutMs: 1_000, showSources: settings.sourcesVisible })}
+        demo={getSourceNote(environment.id)?.demo}
+      />
       <SettingsForm settings={settings} volumeRoots={settings.sourcesVisible ? getConfig().volumeRoots : []} />
     </div>
   );
