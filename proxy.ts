@@ -20,7 +20,8 @@ function contentSecurityPolicy(nonce: string): string {
   return [
     "default-src 'self'",
     // strict-dynamic: scripts the nonce'd ones load are trusted, nothing else is (no inline script, no other host).
-    `script-src 'self' 'nonce-${nonce}' 'strict-dynamic'${devEval}`,
+    // wasm-unsafe-eval: the upload's SHA-256 runs in WebAssembly (hash-wasm); it lets WebAssembly compile, not JavaScript be evaluated.
+    `script-src 'self' 'nonce-${nonce}' 'strict-dynamic' 'wasm-unsafe-eval'${devEval}`,
     // React's style attributes (progress bars) are inline; styles cannot run code.
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",

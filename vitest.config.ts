@@ -1,3 +1,5 @@
+import { realpathSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
@@ -19,6 +21,11 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: "forks",
     // Tests provoke failures on purpose; their error logs would bury the results. LOG_LEVEL=debug to see them.
-    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? "silent" },
+    env: {
+      LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
+      // Tests make their volume folders with mkdtemp under the system's temporary folder: that is their volume root.
+      // Tests of the confinement itself name their own roots.
+      VOLUME_ROOTS: process.env.VOLUME_ROOTS ?? realpathSync(tmpdir()),
+    },
   },
 });

@@ -33,7 +33,27 @@ test.describe("signing in", () => {
     }
     await expect(page.getByRole("link", { name: /^Settings of/ })).toHaveCount(0);
     await page.goto("/projects/acme/prd/settings");
-    await expect(page.getByRole("alert").filter({ hasText: "Only administrators" })).toContainText("Only administrators of acme-prd can see its settings.");
+    await expect(page.getByRole("alert").filter({ hasText: "Only administrators" })).toContainText(
+      "Only administrators of acme-prd and Lifeboat's operators can see its settings.",
+    );
+  });
+
+  test("the operator sees every environment, and its settings, without a role in any", async ({ consolePage, page }) => {
+    await consolePage.signIn("Olga Operator");
+    await expect(consolePage.environments()).toHaveCount(3);
+    for (const env of ["prd", "uat", "dev"]) {
+      await expect(consolePage.environment(env).getByText("Operator")).toBeVisible();
+      await expect(consolePage.environment(env).getByRole("link", { name: `Settings of ${env}` })).toBeVisible();
+    }
+    // Backups are the environment's data: seeing the list is not being allowed to download.
+    await page.goto("/projects/acme/uat/backups");
+    await expect(page.getByRole("button", { name: "Create backup" })).toHaveCount(0);
+    const origin = new URL(page.url()).origin;
+    const list = (await (await page.request.get("/api/v1/projects/acme/environments/uat/backups")).json()) as { response: { id: string }[] };
+    const backupId = list.response[0]?.id;
+    expect(backupId).toBeTruthy();
+    expect((await page.request.get(`/backup/download/database/${backupId}`)).status()).toBe(403);
+    expect((await page.request.post(`/api/v1/projects/acme/environments/uat/backups`, { headers: { origin }, data: {} })).status()).toBe(403);
   });
 
   test("roles are per environment", async ({ consolePage }) => {

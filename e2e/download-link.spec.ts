@@ -18,7 +18,7 @@ test("Copy link in the Download dialog gives a link that downloads without signi
   await dialog.getByRole("button", { name: "Copy link (1 hour) to Database (.gz)" }).click();
   await expect(dialog.getByRole("status")).toContainText("Copied a link to Database (.gz)");
   const link = await page.evaluate(() => navigator.clipboard.readText());
-  expect(link).toMatch(new RegExp(`/backup/download/database/${backupId}\\?expires=\\d+&signature=[0-9a-f]{64}$`));
+  expect(link).toMatch(new RegExp(`/backup/download/database/${backupId}\\?expires=\\d+&maker=s\\.[A-Za-z0-9_-]+&signature=[0-9a-f]{64}$`));
 
   // A client with no cookies and no token: the link is its only credential.
   const anonymous = await playwrightRequest.newContext({ baseURL });

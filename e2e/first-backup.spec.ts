@@ -6,7 +6,7 @@ import type { Download, Page } from "@playwright/test";
 import { x as extractTar } from "tar";
 
 import { expect, test } from "./fixtures";
-import { demoDatabase, folderDigest, withDemoDatabase } from "./helpers/demo-databases";
+import { demoDatabase, demoLibrary, folderDigest, withDemoDatabase } from "./helpers/demo-databases";
 
 /*
  * The README's first steps on the embedded default, exactly as
@@ -35,7 +35,7 @@ test("with nothing configured, an administrator backs up dev, restores it into u
     "Ready: Create backup and Restore… can run now.",
   );
   await expect(page.getByText(/^Demo data: the database .*_dev on .* and the document library .*acme-dev\/document_library/)).toBeVisible();
-  const { volumePath: devLibrary } = (await (await page.request.get("/api/v1/projects/acme/environments/dev")).json()).response as { volumePath: string };
+  const devLibrary = demoLibrary("dev");
 
   await page.getByRole("link", { name: "Backups" }).click();
   await expect(page.getByRole("note", { name: "Before you create a backup" })).toHaveCount(0);

@@ -2,16 +2,14 @@ import fs from "node:fs";
 import path from "node:path";
 
 import { expect, test } from "./fixtures";
-import { databaseSnapshot, demoDatabase, folderDigest, withDemoDatabase } from "./helpers/demo-databases";
+import { databaseSnapshot, demoDatabase, demoLibrary, folderDigest, withDemoDatabase } from "./helpers/demo-databases";
 
 test("an administrator creates a backup in dev, watches it complete and restores it into uat", async ({ consolePage, page }) => {
   test.setTimeout(120_000);
   await consolePage.signIn("Ada Admin", "/projects/acme/dev/backups");
   // The demo's own sources: dev's and uat's databases and document libraries, as the seed made them.
-  const volumeOf = async (environment: string) =>
-    ((await (await page.request.get(`/api/v1/projects/acme/environments/${environment}`)).json()).response as { volumePath: string }).volumePath;
-  const devLibrary = await volumeOf("dev");
-  const uatLibrary = await volumeOf("uat");
+  const devLibrary = demoLibrary("dev");
+  const uatLibrary = demoLibrary("uat");
 
   // Create the backup from the page and watch it complete.
   await page.getByRole("button", { name: "Create backup" }).click();

@@ -111,8 +111,10 @@ test.describe("Upload Backup", () => {
     await page.goto("/projects/acme/upload?environment=uat");
     await expect(page.getByRole("region", { name: "Upload to uat" })).toContainText("Only administrators of acme-uat can upload backups");
     const response = await page.request.post("/api/v1/projects/acme/environments/uat/uploads", {
+      headers: { origin: new URL(page.url()).origin },
       data: { database: { fileName: "database.gz", size: 10 }, volume: { fileName: "volume.tgz", size: 10 } },
     });
     expect(response.status()).toBe(403);
+    expect((await response.json()).error.message).toMatch(/administrators of acme-uat/);
   });
 });

@@ -71,3 +71,13 @@ export async function dropDemoDatabases(prefix = E2E_DEMO_PREFIX): Promise<strin
     await admin.end();
   }
 }
+
+/**
+ * Where the embedded default's seed puts an environment's demo document
+ * library: `<DATA_DIR>/volumes/acme-<env>/document_library` (the web server's
+ * DATA_DIR is .e2e-data, see playwright.config.ts). Tests read it from disk:
+ * the settings API shows sources to operators only.
+ */
+export function demoLibrary(environment: string, dataDir = ".e2e-data"): string {
+  return path.resolve(dataDir, "volumes", `acme-${environment}`, "document_library");
+}

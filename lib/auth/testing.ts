@@ -2,8 +2,11 @@ import { encode } from "next-auth/jwt";
 
 import { getConfig } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
+import { resolveEnvironmentRoles } from "@/lib/db/queries/roles";
 import { upsertUserOnSignIn } from "@/lib/db/queries/users";
 
+import type { Actor } from "./permissions";
+import { isOperatorGroupMember } from "./permissions";
 import { createAuthSession } from "./sessions";
 
 /*
@@ -45,4 +48,19 @@ export async function sessionCookie(db: Db, user: SessionUser, secret?: string):
 /** What a browser adds to a request from Lifeboat's own pages (lib/http/same-origin.ts). */
 export function sameOriginHeaders(): { origin: string } {
   return { origin: new URL(getConfig().url).origin };
+}
+
+/** The person as a request from their browser session acts: roles from their groups, operator from the configuration. */
+export async function actorOf(db: Db, user: SessionUser): Promise<Actor> {
+  const session = await createTestSession(db, user);
+  return {
+    kind: "user",
+    id: user.sub,
+    email: user.email,
+    name: user.name,
+    groups: user.groups,
+    roles: await resolveEnvironmentRoles(db, { groups: user.groups }),
+    operator: isOperatorGroupMember(user.groups, getConfig().operatorGroups),
+    sessionId: session.sessionId,
+  };
 }

@@ -279,6 +279,7 @@ function paths(): ZodOpenApiPathsObject {
         requestParams: { path: z.object({ sessionId: z.string() }) },
         responses: {
           "200": json("The session.", z.object({ session: uploadSessionSchema })),
+          "403": error("Only the person who started the upload, or an administrator of its environment, may see it."),
           "404": error("No such upload session of the caller's."),
           ...common,
         },
@@ -580,6 +581,10 @@ function paths(): ZodOpenApiPathsObject {
           },
           "401": { description: "No valid session or API token.", content: { "application/json": { schema: errorSchema } } },
           "403": { description: "The caller may not upload backups there.", content: { "application/json": { schema: errorSchema } } },
+          "404": {
+            description: "No such environment for the caller: the host name's, the token's, or the caller's production environment.",
+            content: { "application/json": { schema: errorSchema } },
+          },
           "409": { description: "The environment is busy.", content: { "application/json": { schema: errorSchema } } },
           "413": { description: "A file is larger than Lifeboat accepts.", content: { "application/json": { schema: errorSchema } } },
           "422": { description: "A file is not what it claims to be (not gzip, not a tar).", content: { "application/json": { schema: errorSchema } } },
@@ -638,12 +643,15 @@ export function createOpenApiDocument({ serverUrl }: OpenApiOptions) {
       description:
         "Backups of application environments: list, make, download, upload, import and restore them. Success bodies are " +
         '`{ "response": … }` (upload sessions: `{ "session": … }`); errors are `{ "error": { code, message, details? } }`.\n\n' +
-        "**Rate limit:** every /api/v1 request of a known caller counts against a fixed one-minute window per API token, or per " +
-        "person for a browser session (API_RATE_LIMIT a minute, 600 by default), shared by every Lifeboat instance. Answers carry " +
+        "**Rate limit:** every /api/v1 request of a known caller counts against a fixed one-minute window per person, across " +
+        "their browser session and all their API tokens (API_RATE_LIMIT a minute, 600 by default), shared by every Lifeboat instance. Answers carry " +
         "`X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`; over the limit the answer is 429 `rate_limited` with " +
         "`Retry-After`. Requests without valid credentials are refused (401) before they are counted. The byte paths " +
         "(/backup/download/*, /backup/upload, the upload parts, the backup-key download /api/v1/utils/backup/), /api/auth/* and " +
-        "/api/health are not rate limited.",
+        "/api/health are not rate limited.\n\n" +
+        "**Sessions and other sites:** a change (any method but GET and HEAD) made with the session cookie must come from " +
+        "Lifeboat's own pages: an `Origin` equal to the console's, or `Sec-Fetch-Site: same-origin`; JSON routes take only " +
+        "`application/json` from a session. Scripts send an API token and are not affected. Who may reach what: docs/security.md.",
     },
     servers: [{ url: serverUrl }],
     security: [{ bearer: [] }, { dxpcloud: [] }, { basic: [] }, { session: [] }],
@@ -674,6 +682,36 @@ export function createOpenApiDocument({ serverUrl }: OpenApiOptions) {
       { name: "Byte paths", description: "Served by plain Node in front of Next.js for speed; not rate limited." },
       { name: "Meta" },
     ],
-    paths: paths(),
+    paths: withRequestSafetyResponses(paths()),
   });
+}
+
+const UNSAFE = ["post", "put", "patch", "delete"] as const;
+
+/**
+ * What every change can answer besides its own statuses (lib/http/same-origin.ts):
+ * 403 when a browser session's change did not come from Lifeboat's own pages
+ * (or a browser says another site sent it), and for JSON bodies 415 when a
+ * session sends something else.
+ */
+function withRequestSafetyResponses(all: ZodOpenApiPathsObject): ZodOpenApiPathsObject {
+  const crossSite: ZodOpenApiResponseObject = {
+    description:
+      "The caller may not do this — or a change made with a session cookie did not come from Lifeboat's own pages (no same-origin `Origin`), or a browser says another site sent it.",
+    content: { "application/json": { schema: errorSchema } },
+  };
+  const notJson: ZodOpenApiResponseObject = {
+    description: "A browser session sent a body that is not `application/json`.",
+    content: { "application/json": { schema: errorSchema } },
+  };
+  for (const item of Object.values(all)) {
+    for (const method of UNSAFE) {
+      const operation = item[method];
+      if (!operation?.responses) continue;
+      operation.responses["403"] ??= crossSite;
+      const body = operation.requestBody as { content?: Record<string, unknown> } | undefined;
+      if (body?.content?.["application/json"]) operation.responses["415"] ??= notJson;
+    }
+  }
+  return all;
 }

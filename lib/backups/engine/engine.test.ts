@@ -486,7 +486,8 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
   });
 
   it("reads no folder outside the volume roots and gives no tool an option, whatever a row holds", async () => {
-    // Rows written past the settings' checks (an older release, a hand-edited database): checked again at backup time.
+    // Rows written past the settings' checks (an older release, a hand-edited database): a scheduled backup, which
+    // nobody waits for, goes to the job, and the job checks them again before anything is read or run.
     const outside = await mkdtemp(path.join(tmpdir(), "lifeboat-outside-"));
     const trap = path.join(outside, "created-by-the-tool");
     try {
@@ -501,7 +502,7 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
           dbUser: PG.user,
           volumePath: volume,
         });
-        const queued = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
+        const queued = await requestBackup({ db: handle.db, actor: admin, environment, input: {}, origin: "scheduled" });
         await runJobs();
         const backup = await getBackup(handle.db, { id: queued.id });
         expect(backup?.status, volume).toBe("failed");
@@ -518,7 +519,13 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
         dbUser: MY.user,
         volumePath: volumePath(),
       });
-      const queued = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
+      // Create backup says so at once …
+      await expect(requestBackup({ db: handle.db, actor: admin, environment, input: {} })).rejects.toMatchObject({
+        status: 422,
+        message: expect.stringContaining(`the database name "--result-file=${trap}" is not a plain database name`) as unknown as string,
+      });
+      // … and a schedule's backup fails before mysqldump is given the name.
+      const queued = await requestBackup({ db: handle.db, actor: admin, environment, input: {}, origin: "scheduled" });
       await runJobs();
       const backup = await getBackup(handle.db, { id: queued.id });
       expect(backup?.statusReason).toBe(
@@ -560,7 +567,7 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
       volumePath: volumePath(),
     });
     expect(await codeOf(requestBackup({ db: handle.db, actor: admin, environment: unreachable, input: {} }))).toBe(
-      "422 Lifeboat cannot make a backup of acme-prd: No PostgreSQL server answers at 127.0.0.1:1 (the connection was refused): start it, or correct the host and port in the environment's settings.",
+      "422 Lifeboat cannot make a backup of acme-prd: No PostgreSQL server answers (the connection was refused): start it, or an operator corrects the host and port in the environment's settings.",
     );
     expect(await handle.db.select().from(backups).where(eq(backups.environmentId, unreachable.id))).toEqual([]);
     expect(await getEnvironmentLock(handle.db, { environmentId: unreachable.id })).toBeUndefined();
