@@ -28,7 +28,7 @@ import { DEFAULT_UPLOAD_LIMITS } from "@/lib/uploads/limits";
 import type { RequestInfo } from "@/lib/uploads/sessions";
 import type { FileKind } from "@/lib/uploads/store";
 
-import { obviouslyInternalHost } from "./address-guard";
+import { NOT_PUBLIC, obviouslyInternalHost, PRIVATE_NETWORKS_ADVICE } from "./address-guard";
 import { fetchToStorage, ImportError, isImportError } from "./fetch-to-storage";
 import type { FetchLimits } from "./fetch-to-storage";
 import { isFetchableUrl, redactUrl, urlFileName } from "./remote-url";
@@ -121,11 +121,7 @@ export async function requestImport({
     // What is internal without asking DNS is refused now; names are checked by the job as it connects, every redirect included.
     const internal = obviouslyInternalHost(new URL(value));
     if (internal && !(allowPrivateNetworks ?? getConfig().importAllowPrivateNetworks)) {
-      throw new AppError(
-        "bad_request",
-        `${field} points to a private or internal address (${internal}), which Lifeboat does not fetch from. ` +
-          "An administrator of the Lifeboat server can allow it with IMPORT_ALLOW_PRIVATE_NETWORKS=true.",
-      );
+      throw new AppError("bad_request", `${field} points to ${NOT_PUBLIC} (${internal}), which Lifeboat does not fetch from. ${PRIVATE_NETWORKS_ADVICE}`);
     }
   }
 

@@ -365,7 +365,8 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
         () => "ok",
         (error: unknown) => (isAppError(error) ? `${error.status} ${error.message}` : String(error)),
       );
-    const allow = "An administrator of the Lifeboat server can allow it with IMPORT_ALLOW_PRIVATE_NETWORKS=true.";
+    const allow =
+      "Use a URL on the public internet, or ask an administrator of the Lifeboat server to allow such addresses with IMPORT_ALLOW_PRIVATE_NETWORKS=true.";
     const volumeUrl = "https://files.example.com/volume.tgz";
     for (const [url, host] of [
       [`${web.base}/files/database.gz`, "127.0.0.1"],
@@ -374,7 +375,7 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
       ["http://localhost:8080/db.gz", "localhost"],
     ] as const) {
       expect(await codeOf(requestImport({ db: handle.db, actor: admin, environment, allowPrivateNetworks: false, input: { remoteUrl: url, volumeUrl } }))).toBe(
-        `400 remote_url points to a private or internal address (${host}), which Lifeboat does not fetch from. ${allow}`,
+        `400 remote_url points to a private, reserved or internal address (${host}), which Lifeboat does not fetch from. ${allow}`,
       );
     }
     expect(await getEnvironmentLock(handle.db, { environmentId: environment.id })).toBeUndefined();
@@ -386,7 +387,7 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
       const backup = await importAndRun(`${web.base}/files/database.gz`, `${web.base}/files/volume.tgz`);
       expect(backup.status).toBe("failed");
       expect(backup.statusReason).toMatch(
-        /^(remote|volume)_url points to a private or internal address \(127\.0\.0\.1\), which Lifeboat does not fetch from\. /,
+        /^(remote|volume)_url points to a private, reserved or internal address \(127\.0\.0\.1\), which Lifeboat does not fetch from\. /,
       );
       expect(backup.statusReason).toContain(allow);
       expect(web.seen).toHaveLength(0);
