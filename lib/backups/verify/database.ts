@@ -1,3 +1,4 @@
+import { Writable } from "node:stream";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
@@ -44,14 +45,18 @@ export async function verifyDatabaseDump(source: Readable, options: VerifyDataba
   const fileName = options.fileName ?? "database.gz";
   const check = new DumpCheck(fileName, options);
   try {
-    await pipeline(
-      source,
-      gunzip(),
-      async (decompressed: AsyncIterable<Buffer>) => {
-        for await (const chunk of decompressed) check.push(chunk);
+    // A Writable, not an async function: pipeline reports an async function's throw as an AbortError while gunzip still runs.
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        try {
+          check.push(chunk);
+          callback();
+        } catch (error) {
+          callback(error as Error);
+        }
       },
-      { signal: options.signal },
-    );
+    });
+    await pipeline(source, gunzip(), sink, { signal: options.signal });
   } catch (error) {
     throw explainGzipError(fileName, error);
   }
