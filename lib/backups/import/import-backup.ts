@@ -6,6 +6,7 @@ import { BACKUP_LOCK_TTL_MS, backupObjectKey, completeRunningBackup, failBackup,
 import { queueBackupJob } from "@/lib/backups/engine/request";
 import type { StoredObject } from "@/lib/backups/engine/stream-to-storage";
 import { isVerificationError } from "@/lib/backups/verify";
+import type { ExpansionLimits } from "@/lib/backups/verify";
 import { decryptSecret, encryptSecret, SecretError } from "@/lib/crypto/secrets";
 import type { Db } from "@/lib/db/client";
 import { getBackup } from "@/lib/db/queries/backups";
@@ -68,6 +69,8 @@ export interface ImportDeps {
   limits?: Partial<FetchLimits>;
   /** Fetch from loopback, private and other internal addresses too; undefined: IMPORT_ALLOW_PRIVATE_NETWORKS. */
   allowPrivateNetworks?: boolean;
+  /** How far the files may expand when verified; unset: MAX_EXPANDED_SIZE and MAX_EXPANSION_RATIO. */
+  expansion?: ExpansionLimits;
   /** Environment lock lease; renewed every quarter of it while the import runs. */
   lockTtlMs?: number;
   progressIntervalMs?: number;
@@ -324,6 +327,7 @@ export async function runImport(deps: ImportDeps, job: Pick<Job, "id">, payload:
       environment,
       files,
       hashes: { database: database.value.sha256, volume: volume.value.sha256 },
+      expansion: deps.expansion ?? getConfig().expansion,
       signal: abort.signal,
     });
     if (abort.signal.aborted) throw abort.signal.reason;

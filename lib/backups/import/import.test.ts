@@ -12,7 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import type { Actor } from "@/lib/auth/permissions";
 import { backupObjectKey } from "@/lib/backups/engine/create-backup";
-import { documentLibraryTgz, gz, pgDump } from "@/lib/backups/verify/testing";
+import { documentLibraryTgz, gz, gzipBombDump, pgDump } from "@/lib/backups/verify/testing";
 import type { DbHandle } from "@/lib/db/client";
 import { listAuditEvents } from "@/lib/db/queries/audit";
 import { getBackup } from "@/lib/db/queries/backups";
@@ -73,6 +73,8 @@ async function startFileServer(files: { database: Buffer; volume: Buffer }) {
       }
       case "/silent/database.gz":
         return; // never answers: the client must give up waiting for the headers
+      case "/bomb/database.gz":
+        return send(gzipBombDump(), "application/gzip");
       case "/plain/database.gz":
         return send(Buffer.from("-- this is a plain SQL file, never gzip'd\nCREATE TABLE t (id int);\n".repeat(50)));
       case "/huge/database.gz":
@@ -229,6 +231,24 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
       actor: admin.email,
       detail: expect.objectContaining({ source: { remote_url: `${web.base}/files/database.gz`, volume_url: `${web.base}/chunked/volume.tgz` } }),
     });
+  });
+
+  it("fails an imported gzip bomb with the setting to raise, keeping nothing", async () => {
+    const saved = deps.expansion;
+    // The shipped defaults, MAX_EXPANDED_SIZE=4TiB and MAX_EXPANSION_RATIO=200.
+    deps.expansion = { maxBytes: 4 * 1024 ** 4, maxRatio: 200 };
+    try {
+      const backup = await importAndRun(`${web.base}/bomb/database.gz`, `${web.base}/files/volume.tgz`);
+      expect(backup.status).toBe("failed");
+      expect(backup.statusReason).toBe(
+        "database.gz expands to more than 200× its size (MAX_EXPANSION_RATIO), which is how a gzip bomb looks. " +
+          "If the file is genuine, an administrator of the Lifeboat server can raise MAX_EXPANSION_RATIO (0 turns the limit off).",
+      );
+      expect(await objectsUnder(storage, `backups/${backup.id}/`)).toEqual([]);
+      expect(await getEnvironmentLock(handle.db, { environmentId: environment.id })).toBeUndefined();
+    } finally {
+      deps.expansion = saved;
+    }
   });
 
   it("follows a redirect, sends user:password as basic auth, and never records the credentials or the query", async () => {

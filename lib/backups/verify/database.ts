@@ -3,7 +3,8 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
 import { VerificationError } from "./errors";
-import { explainGzipError, gunzip } from "./gzip";
+import { expansionGuard, explainGzipError, gunzip, NO_EXPANSION_LIMIT } from "./gzip";
+import type { ExpansionCheck } from "./gzip";
 import { checkTableNameCase, CreateTableScanner, detectDumpDialect, effectiveTableName, ENGINE_LABEL } from "./sql";
 import type { DatabaseEngine } from "./sql";
 
@@ -19,6 +20,8 @@ export interface VerifyDatabaseOptions {
   environmentLabel?: string;
   /** At most this many table names are listed in a warning. */
   maxNamedTables?: number;
+  /** How far the file may expand; unset: no limit (every caller that verifies a stored file sets it). */
+  expansion?: ExpansionCheck;
   signal?: AbortSignal;
 }
 
@@ -56,7 +59,7 @@ export async function verifyDatabaseDump(source: Readable, options: VerifyDataba
         }
       },
     });
-    await pipeline(source, gunzip(), sink, { signal: options.signal });
+    await pipeline(source, gunzip(), expansionGuard(fileName, options.expansion ?? NO_EXPANSION_LIMIT), sink, { signal: options.signal });
   } catch (error) {
     throw explainGzipError(fileName, error);
   }
