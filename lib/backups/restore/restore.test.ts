@@ -525,6 +525,29 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     expect(mysqlDatabases(`${myDev}_lb%`)).toEqual([]);
   });
 
+  it("never runs the psql commands that hid from the guard's first reading: after a dollar quote glued to a number, a comment ended by \\r, a COPY inside parentheses", async () => {
+    const marker = path.join(root, "pwned-psql");
+    const dev = await pgEnv("dev", pgDev, volumes().dev);
+    const backupId = await backupOf(dev);
+    const tables = postgresSnapshot(pgDev);
+    for (const [dump, reason] of [
+      [`create table fine (id int);\nSELECT 1$$ /* $$ \\! touch ${marker}\n*/;\n`, /^database\.gz contains the psql client command "\\\\! touch /],
+      [`create table fine (id int);\nSELECT 2 -- note\r\\! touch ${marker}\n;\n`, /^database\.gz contains the psql client command "\\\\! touch /],
+      [
+        `create table fine (id int);\nSELECT (1;\nCOPY fine FROM stdin;\n\\! touch ${marker}\n2);\n`,
+        /^database\.gz contains the psql client command "\\\\! touch /,
+      ],
+    ] as const) {
+      await replaceFile(backupId, "database", gz(dump));
+      const failed = await restore(backupId);
+      expect(failed.status).toBe("failed");
+      expect(failed.statusReason).toMatch(reason);
+      expect(await exists(marker)).toBe(false);
+      expect(postgresSnapshot(pgDev)).toEqual(tables);
+      expect(postgresDatabases(`${pgDev}_lb%`)).toEqual([]);
+    }
+  });
+
   it("a volume.tgz with a ../ entry fails, writes nothing outside, and leaves the folder and database unchanged", async () => {
     const dev = await pgEnv("dev", pgDev, volumes().dev);
     const backupId = await backupOf(dev);
