@@ -7,6 +7,7 @@ import busboy from "busboy";
 import { auditActorType, canUploadBackup } from "@/lib/auth/permissions";
 import type { Actor } from "@/lib/auth/permissions";
 import { isVerificationError } from "@/lib/backups/verify";
+import type { ExpansionLimits } from "@/lib/backups/verify";
 import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
 import type { Db } from "@/lib/db/client";
@@ -218,6 +219,8 @@ export interface LiferayUploadOptions {
   /** Per file; the default is the upload protocol's 1 TiB. Tests lower it. */
   maxFileSize?: number;
   lockTtlMs?: number;
+  /** How far the files may expand when verified; unset: MAX_EXPANDED_SIZE and MAX_EXPANSION_RATIO. */
+  expansion?: ExpansionLimits;
 }
 
 /**
@@ -312,6 +315,7 @@ export function createLiferayUploadHandler(options: LiferayUploadOptions = {}): 
         environment,
         files,
         hashes: { database: files.database.sha256, volume: files.volume.sha256 },
+        expansion: options.expansion ?? getConfig().expansion,
         signal: abort.signal,
       });
       ({ backupId, verifyStatus, verifyResult } = await recordUploadedBackup({

@@ -14,7 +14,7 @@ import { createGzip } from "node:zlib";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
-import { documentLibraryTgz, gz, pgDump } from "@/lib/backups/verify/testing";
+import { documentLibraryTgz, gz, gzipBombDump, gzipBombVolume, pgDump } from "@/lib/backups/verify/testing";
 import { acquireEnvironmentLock, releaseEnvironmentLock } from "@/lib/db/queries/locks";
 import { upsertUserOnSignIn } from "@/lib/db/queries/users";
 import { auditEvents, backupFiles, backups } from "@/lib/db/schema";
@@ -272,6 +272,25 @@ describe.each(["local", "s3"] as const)("the Liferay backup API with API tokens,
     expect((await storedUploadObjects()).sort()).toEqual(kept);
     const failures = await h.handle.db.select().from(auditEvents).where(eq(auditEvents.action, "backup.upload_failed"));
     expect(failures.at(-1)).toMatchObject({ actorType: "token" });
+    await rm(bad, { recursive: true, force: true });
+  });
+
+  it("refuses gzip bombs with 422 naming MAX_EXPANSION_RATIO (the configured default, 200), and keeps nothing", async () => {
+    const bad = await mkdtemp(path.join(tmpdir(), "lifeboat-curl-bomb-"));
+    await writeFile(path.join(bad, "database.gz"), gzipBombDump());
+    await writeFile(path.join(bad, "volume.tgz"), gzipBombVolume());
+    const before = await backupCount();
+    const body = await upload(SEED_UPLOAD_BASIC, { host: host("uat"), email: h.users.admin.email, token: adminToken, folder: bad });
+    const advice = "If the file is genuine, an administrator of the Lifeboat server can raise MAX_EXPANSION_RATIO (0 turns the limit off).";
+    expect(body.error).toEqual({
+      code: "unprocessable",
+      message:
+        `database.gz expands to more than 200× its size (MAX_EXPANSION_RATIO), which is how a gzip bomb looks. ${advice} ` +
+        `volume.tgz expands to more than 200× its size (MAX_EXPANSION_RATIO), which is how a gzip bomb looks. ${advice}`,
+    });
+    expect(await backupCount()).toBe(before);
+    const kept = (await h.handle.db.select().from(backupFiles)).map((f) => f.storageKey).sort();
+    expect((await storedUploadObjects()).sort()).toEqual(kept);
     await rm(bad, { recursive: true, force: true });
   });
 

@@ -5,7 +5,7 @@ import { auditActorType } from "@/lib/auth/permissions";
 import type { Actor } from "@/lib/auth/permissions";
 import { generateBackupId } from "@/lib/backups/backup-id";
 import { isVerificationError, VerificationError, verifyDatabaseDump, verifyVolumeArchive } from "@/lib/backups/verify";
-import type { DatabaseDumpReport, VolumeArchiveReport } from "@/lib/backups/verify";
+import type { DatabaseDumpReport, ExpansionLimits, VolumeArchiveReport } from "@/lib/backups/verify";
 import type { Db } from "@/lib/db/client";
 import { recordAuditEvent } from "@/lib/db/queries/audit";
 import { backupFiles, backups } from "@/lib/db/schema";
@@ -75,19 +75,23 @@ async function verifyStored<Report>(
 /**
  * Both files at once (gunzip runs on libuv's thread pool, so two files use
  * two cores); every failure is reported, not just the first. `hashes` are the
- * SHA-256s the sender computed: the stored bytes must match them.
+ * SHA-256s the sender computed: the stored bytes must match them. A file that
+ * expands past `expansion` (MAX_EXPANDED_SIZE, MAX_EXPANSION_RATIO: the
+ * caller passes getConfig().expansion) fails as soon as it does.
  */
 export async function verifyStoredFiles({
   storage,
   environment,
   files,
   hashes,
+  expansion,
   signal,
 }: {
   storage: Storage;
   environment: Environment;
   files: StoredUploadFiles;
   hashes: Record<FileKind, string>;
+  expansion: ExpansionLimits;
   signal: AbortSignal;
 }): Promise<VerifiedFiles> {
   const { database, volume } = files;
@@ -97,10 +101,13 @@ export async function verifyStoredFiles({
         engine: environment.dbEngine,
         fileName: database.fileName,
         environmentLabel: environmentLabel(environment),
+        expansion: { limits: expansion, compressedBytes: database.sizeBytes },
         signal,
       }),
     ),
-    verifyStored(storage, volume, hashes.volume, (stream) => verifyVolumeArchive(stream, { fileName: volume.fileName, signal })),
+    verifyStored(storage, volume, hashes.volume, (stream) =>
+      verifyVolumeArchive(stream, { fileName: volume.fileName, expansion: { limits: expansion, compressedBytes: volume.sizeBytes }, signal }),
+    ),
   ]);
   if (signal.aborted) throw signal.reason;
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => r.reason as unknown);

@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import { auditActorType } from "@/lib/auth/permissions";
 import type { Actor } from "@/lib/auth/permissions";
 import { isVerificationError, VerificationError } from "@/lib/backups/verify";
+import type { ExpansionLimits } from "@/lib/backups/verify";
+import { getConfig } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
 import { recordAuditEvent } from "@/lib/db/queries/audit";
 import { acquireEnvironmentLock, releaseEnvironmentLock, renewEnvironmentLock } from "@/lib/db/queries/locks";
@@ -129,12 +131,21 @@ export async function completeUploadSession(
     await releaseEnvironmentLock(db, { environmentId: environment.id, holder });
     throw error;
   }
-  const completion = generateBackupFromUpload({ db, storage: deps.storage, limits, bundle: current, actor, holder, hashes, request: deps.request }).catch(
-    (err: unknown): CompletionOutcome => {
-      logger.error({ err, sessionId: session.id }, "upload completion failed and could not clean up");
-      return { status: "failed", reason: "Lifeboat could not finish this upload because of an internal error (it has been logged)." };
-    },
-  );
+  const expansion = deps.expansion ?? getConfig().expansion;
+  const completion = generateBackupFromUpload({
+    db,
+    storage: deps.storage,
+    limits,
+    expansion,
+    bundle: current,
+    actor,
+    holder,
+    hashes,
+    request: deps.request,
+  }).catch((err: unknown): CompletionOutcome => {
+    logger.error({ err, sessionId: session.id }, "upload completion failed and could not clean up");
+    return { status: "failed", reason: "Lifeboat could not finish this upload because of an internal error (it has been logged)." };
+  });
   return { session: toSessionView(current, limits), completion };
 }
 
@@ -142,6 +153,7 @@ interface GenerateContext {
   db: Db;
   storage: Storage;
   limits: UploadLimits;
+  expansion: ExpansionLimits;
   bundle: SessionBundle;
   actor: Actor;
   holder: string;
@@ -274,6 +286,7 @@ async function generateBackupFromUpload(ctx: GenerateContext): Promise<Completio
       environment: bundle.environment,
       files: storedFiles(bundle),
       hashes: ctx.hashes,
+      expansion: ctx.expansion,
       signal: abort.signal,
     });
     if (abort.signal.aborted) throw abort.signal.reason;

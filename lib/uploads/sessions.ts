@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 
 import type { Actor } from "@/lib/auth/permissions";
 import { auditActorType, canUploadBackup } from "@/lib/auth/permissions";
+import type { ExpansionLimits } from "@/lib/backups/verify";
 import type { Db } from "@/lib/db/client";
 import { recordAuditEvent } from "@/lib/db/queries/audit";
 import { getEnvironmentLock } from "@/lib/db/queries/locks";
@@ -34,6 +35,8 @@ export interface UploadDeps {
   db: Db;
   storage: Storage;
   limits?: Partial<UploadLimits>;
+  /** How far the files may expand when verified; unset: MAX_EXPANDED_SIZE and MAX_EXPANSION_RATIO. */
+  expansion?: ExpansionLimits;
 }
 
 /** Where a request came from, for the audit log. */

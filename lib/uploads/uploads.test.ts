@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { createUploadSchema } from "@/app/api/v1/projects/[projectId]/environments/[environment]/uploads/schema";
 import { completeUploadSchema } from "@/app/api/v1/uploads/[sessionId]/complete/schema";
-import { documentLibraryTgz, gz, mysqlDump, pgDump, rawTar } from "@/lib/backups/verify/testing";
+import type { ExpansionLimits } from "@/lib/backups/verify";
+import { documentLibraryTgz, gz, gzipBombDump, gzipBombVolume, mysqlDump, pgDump, rawTar } from "@/lib/backups/verify/testing";
 import { listAuditEvents } from "@/lib/db/queries/audit";
 import { acquireEnvironmentLock, getEnvironmentLock, releaseEnvironmentLock } from "@/lib/db/queries/locks";
 import { backupFiles, backups, environmentLocks, environments, uploadParts, uploads, uploadSessions } from "@/lib/db/schema";
@@ -76,7 +77,7 @@ function runProtocolTests(driver: StorageDriver, database: "pglite" | "postgres"
     }
   }
 
-  async function complete(session: UploadSessionView, content = files, user = h.users.admin) {
+  async function complete(session: UploadSessionView, content = files, user = h.users.admin, expansion?: ExpansionLimits) {
     return completeUploadSession({
       db: h.handle.db,
       storage: h.storage,
@@ -85,6 +86,7 @@ function runProtocolTests(driver: StorageDriver, database: "pglite" | "postgres"
       input: { database: { sha256: sha256(content.database) }, volume: { sha256: sha256(content.volume) } },
       productionOnly: false,
       limits: LIMITS,
+      expansion,
     });
   }
 
@@ -419,6 +421,27 @@ function runProtocolTests(driver: StorageDriver, database: "pglite" | "postgres"
     expect(await getEnvironmentLock(h.handle.db, { environmentId: (await h.environment("prd")).id })).toBeUndefined();
     const audit = await listAuditEvents(h.handle.db, { environmentId: (await h.environment("prd")).id });
     expect(audit.find((e) => e.action === "backup.upload_failed" && (e.detail as { sessionId?: string }).sessionId === session.id)).toBeTruthy();
+  });
+
+  it("refuses gzip bombs (64 MiB from ~64 KiB each) with the setting to raise, and leaves nothing behind", async () => {
+    const bombs = { database: gzipBombDump(), volume: gzipBombVolume() };
+    const before = (await backupsOf()).length;
+    const { session } = await start(bombs);
+    await sendAll(session, bombs);
+    // The shipped defaults, MAX_EXPANDED_SIZE=4TiB and MAX_EXPANSION_RATIO=200.
+    const outcome = await (await complete(session, bombs, h.users.admin, { maxBytes: 4 * 1024 ** 4, maxRatio: 200 })).completion;
+    const advice = "If the file is genuine, an administrator of the Lifeboat server can raise MAX_EXPANSION_RATIO (0 turns the limit off).";
+    expect(outcome).toEqual({
+      status: "failed",
+      reason: [
+        `${uploadOf(session, "database").fileName} expands to more than 200× its size (MAX_EXPANSION_RATIO), which is how a gzip bomb looks. ${advice}`,
+        `${uploadOf(session, "volume").fileName} expands to more than 200× its size (MAX_EXPANSION_RATIO), which is how a gzip bomb looks. ${advice}`,
+      ].join(" "),
+    });
+    expect(await view(session.id)).toMatchObject({ status: "failed", backupId: null });
+    expect((await backupsOf()).length).toBe(before);
+    await objectsGone(session);
+    expect(await getEnvironmentLock(h.handle.db, { environmentId: (await h.environment("prd")).id })).toBeUndefined();
   });
 
   it("fails a volume with a ../ entry, and leaves nothing behind", async () => {

@@ -1,7 +1,10 @@
 import { lookup as dnsLookup } from "node:dns";
 import type { LookupAddress } from "node:dns";
-import { isIP, isIPv4 } from "node:net";
+import { isIP } from "node:net";
 import type { LookupFunction } from "node:net";
+import { networkInterfaces } from "node:os";
+
+import ipaddr from "ipaddr.js";
 
 /*
  * Import from a URL makes the Lifeboat server fetch whatever an environment
@@ -12,81 +15,105 @@ import type { LookupFunction } from "node:net";
  * the connection is made (the `lookup` of each hop's socket), so a name that
  * resolves to a public address when asked early and to an internal one when
  * connecting (DNS rebinding) is still refused.
+ *
+ * What counts as public is ipaddr.js's classification of the IANA
+ * special-purpose registries (IPv4 and IPv6), not a list kept here: an
+ * address is fetched from only when it is ordinary global unicast. Addresses
+ * that carry an IPv4 address inside are judged by that address:
+ *
+ *   ::ffff:a.b.c.d       IPv4-mapped: a dual-stack socket connects to a.b.c.d itself
+ *   64:ff9b::a.b.c.d     NAT64, the well-known prefix (RFC 6052 allows only the /96 layout there)
+ *   2002:AABB:CCDD::/48  6to4: the relay delivers to AA.BB.CC.DD
+ *   2001:0:S:S:f:p:C:C   Teredo: the server S and the client (C XOR 0xffffffff) must both be public
+ *
+ * Refused outright, whatever they embed: IPv4-compatible ::a.b.c.d and
+ * IPv4-translated ::ffff:0:a.b.c.d (deprecated, never routed on the
+ * internet), and the local-use NAT64 prefix 64:ff9b:1::/48 (RFC 8215: not
+ * globally reachable, and where the IPv4 address sits depends on the prefix
+ * length its operator chose, /48 to /96, which the guard cannot know).
+ * IPv6 outside 2000::/3 is not allocated as global unicast and is refused
+ * too. Last, an address bound on one of this machine's own interfaces is
+ * refused even when it is public: it reaches Lifeboat's own services.
  */
 
-/** IPv4 ranges that are not the public internet, as [network, prefix length]. */
-const INTERNAL_IPV4: readonly [string, number][] = [
-  ["0.0.0.0", 8], // "this network", including the unspecified 0.0.0.0
-  ["10.0.0.0", 8], // private
-  ["100.64.0.0", 10], // carrier-grade NAT
-  ["127.0.0.0", 8], // loopback
-  ["169.254.0.0", 16], // link-local: cloud metadata services live here
-  ["172.16.0.0", 12], // private
-  ["192.168.0.0", 16], // private
-  ["224.0.0.0", 4], // multicast
-  ["240.0.0.0", 4], // reserved, and the broadcast 255.255.255.255
-];
+/** How every refusal names what was refused, and what the person can do about it. */
+export const NOT_PUBLIC = "a private, reserved or internal address";
+export const PRIVATE_NETWORKS_ADVICE =
+  "Use a URL on the public internet, or ask an administrator of the Lifeboat server to allow such addresses with IMPORT_ALLOW_PRIVATE_NETWORKS=true.";
 
-function ipv4ToNumber(address: string): number {
-  return address.split(".").reduce((value, octet) => value * 256 + Number(octet), 0);
+/** The addresses on this machine's interfaces (os.networkInterfaces), read on every check: interfaces come and go. */
+export function ownAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((entries) => (entries ?? []).map((entry) => entry.address));
 }
 
-function isInternalIPv4(address: string): boolean {
-  const value = ipv4ToNumber(address);
-  return INTERNAL_IPV4.some(([network, bits]) => {
-    const size = 2 ** (32 - bits);
-    return Math.floor(value / size) === Math.floor(ipv4ToNumber(network) / size);
-  });
+/** The IPv4 address held in two 16-bit groups. */
+function ipv4At(high: number, low: number): ipaddr.IPv4 {
+  return ipaddr.fromByteArray([high >> 8, high & 255, low >> 8, low & 255]) as ipaddr.IPv4;
 }
 
-/** The eight 16-bit groups of an IPv6 address (already known to be valid), a trailing dotted IPv4 included. */
-function ipv6Groups(address: string): number[] {
-  let text = address;
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted) {
-    const v4 = ipv4ToNumber(dotted[1]!);
-    text = `${text.slice(0, dotted.index)}${Math.floor(v4 / 65536).toString(16)}:${(v4 % 65536).toString(16)}`;
+/** Whether a parsed address is anything but a public unicast address of some other host. */
+function isInternalParsed(address: ipaddr.IPv4 | ipaddr.IPv6, own: ReadonlySet<string>): boolean {
+  if (address.kind() === "ipv4") return address.range() !== "unicast" || own.has(address.toString());
+  const v6 = address as ipaddr.IPv6;
+  const p = v6.parts;
+  const judgeEmbedded = (...embedded: ipaddr.IPv4[]) => embedded.some((v4) => isInternalParsed(v4, own)) || own.has(v6.toNormalizedString());
+  // ipaddr.js's names; its types list fewer than its table has (discard, segmentRouting, …), all of them refused below.
+  const range: string = v6.range();
+  switch (range) {
+    case "ipv4Mapped":
+      return judgeEmbedded(v6.toIPv4Address());
+    case "rfc6052":
+      // 64:ff9b::/96 only; 64:ff9b:1::/48 is local use (see above).
+      return p[2] !== 0 || p[3] !== 0 || p[4] !== 0 || p[5] !== 0 ? true : judgeEmbedded(ipv4At(p[6]!, p[7]!));
+    case "6to4":
+      return judgeEmbedded(ipv4At(p[1]!, p[2]!));
+    case "teredo":
+      return judgeEmbedded(ipv4At(p[2]!, p[3]!), ipv4At(p[6]! ^ 0xffff, p[7]! ^ 0xffff));
+    case "unicast":
+      // ::/8 holds the IPv4-compatible form (::a.b.c.d); nothing outside 2000::/3 is global unicast today.
+      if ((p[0]! & 0xe000) !== 0x2000) return true;
+      return own.has(v6.toNormalizedString());
+    default:
+      return true;
   }
-  const [head, tail] = text.split("::") as [string, string | undefined];
-  const parse = (part: string) => (part ? part.split(":").map((group) => parseInt(group, 16)) : []);
-  const front = parse(head);
-  if (tail === undefined) return front;
-  const back = parse(tail);
-  return [...front, ...new Array<number>(8 - front.length - back.length).fill(0), ...back];
 }
 
-function embeddedIPv4(groups: number[]): string {
-  return [groups[6]! >> 8, groups[6]! & 255, groups[7]! >> 8, groups[7]! & 255].join(".");
-}
-
-function isInternalIPv6(address: string): boolean {
-  const groups = ipv6Groups(address);
-  const first = groups[0]!;
-  const zeros = (from: number, to: number) => groups.slice(from, to).every((group) => group === 0);
-  if (zeros(0, 8)) return true; // :: unspecified
-  if (zeros(0, 7) && groups[7] === 1) return true; // ::1 loopback
-  // IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d): judged by the IPv4 address inside.
-  if (zeros(0, 5) && groups[5] === 0xffff) return isInternalIPv4(embeddedIPv4(groups));
-  if (zeros(0, 6)) return isInternalIPv4(embeddedIPv4(groups));
-  if (first === 0x64 && groups[1] === 0xff9b && zeros(2, 6)) return isInternalIPv4(embeddedIPv4(groups));
-  if ((first & 0xffc0) === 0xfe80) return true; // fe80::/10 link-local
-  if ((first & 0xffc0) === 0xfec0) return true; // fec0::/10 site-local (deprecated, still private)
-  if ((first & 0xfe00) === 0xfc00) return true; // fc00::/7 unique local (private)
-  if ((first & 0xff00) === 0xff00) return true; // ff00::/8 multicast
-  return false;
+function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+  const bare = text.replace(/^\[|\]$/g, "");
+  // A zone (fe80::1%eth0) only ever scopes a link-local or multicast address: never a public one.
+  if (bare.includes("%")) return null;
+  const family = isIP(bare);
+  if (family === 4) return ipaddr.IPv4.parse(bare);
+  if (family !== 6) return null;
+  // ipaddr.js reads "::a.b.c.d" as "::ffff:a.b.c.d"; the URL parser's canonical form (hex groups only) it reads right.
+  return ipaddr.IPv6.parse(new URL(`http://[${bare}]/`).hostname.slice(1, -1));
 }
 
 /**
- * Whether `address` (an IP literal, IPv6 with or without brackets or a
- * `%zone`) is loopback, link-local, private, unspecified, carrier-grade NAT,
- * multicast/broadcast/reserved — or an IPv6 form of one. Anything that is not
- * an IP address at all counts as internal: the guard fails closed.
+ * Whether `address` (an IP literal, IPv6 with or without brackets) is
+ * anything but a public unicast address of another host: see above for
+ * what that excludes. Anything that is not an IP address at all counts as
+ * internal: the guard fails closed. `own` defaults to this machine's
+ * interface addresses.
  */
-export function isInternalAddress(address: string): boolean {
-  const bare = address.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
-  if (isIPv4(bare)) return isInternalIPv4(bare);
-  if (isIP(bare) === 6) return isInternalIPv6(bare.toLowerCase());
-  return true;
+export function isInternalAddress(address: string, own: Iterable<string> = ownAddresses()): boolean {
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6 | null;
+  try {
+    parsed = parseAddress(address);
+  } catch {
+    return true;
+  }
+  if (!parsed) return true;
+  const ownSet = new Set<string>();
+  for (const entry of own) {
+    try {
+      const ownParsed = parseAddress(entry);
+      if (ownParsed) ownSet.add(ownParsed.kind() === "ipv4" ? ownParsed.toString() : (ownParsed as ipaddr.IPv6).toNormalizedString());
+    } catch {
+      // an interface address we cannot read says nothing about this one
+    }
+  }
+  return isInternalParsed(parsed, ownSet);
 }
 
 /** `localhost` and `*.localhost` always mean this machine (RFC 6761), whatever DNS says. */
@@ -122,7 +149,7 @@ export interface DestinationPolicy {
   allowPrivateNetworks: boolean;
   /** Resolves host names: dns.lookup, unless a test injects one. */
   lookup?: LookupFunction;
-  /** Which addresses count as internal: isInternalAddress, unless a test exempts its own loopback server. */
+  /** Which addresses count as internal: isInternalAddress (this machine's own included), unless a test says otherwise. */
   isInternal?: (address: string) => boolean;
 }
 
@@ -141,7 +168,7 @@ export function guardedLookup(policy: DestinationPolicy): LookupFunction {
       const addresses = Array.isArray(address) ? address.map((entry) => entry.address) : [address];
       if (addresses.some((entry) => isInternal(entry))) {
         // Only the name is said, never what it resolved to: that is more than the person typed.
-        return callback(new InternalAddressError(`${hostname} resolves to a private or internal address`), "", 4);
+        return callback(new InternalAddressError(`${hostname} resolves to ${NOT_PUBLIC}`), "", 4);
       }
       callback(null, address as string, family as number);
     });
@@ -153,6 +180,6 @@ export function checkLiteralHost(url: URL, policy: DestinationPolicy): void {
   if (policy.allowPrivateNetworks) return;
   const host = url.hostname.replace(/^\[|\]$/g, "");
   if (isIP(host) !== 0 && (policy.isInternal ?? isInternalAddress)(host)) {
-    throw new InternalAddressError(`${url.hostname} is a private or internal address`);
+    throw new InternalAddressError(`${url.hostname} is ${NOT_PUBLIC}`);
   }
 }

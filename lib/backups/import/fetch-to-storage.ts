@@ -11,7 +11,7 @@ import type { StoredObject } from "@/lib/backups/engine/stream-to-storage";
 import { formatBytes } from "@/lib/format";
 import type { Storage } from "@/lib/storage/types";
 
-import { checkLiteralHost, guardedLookup, isInternalAddressError } from "./address-guard";
+import { checkLiteralHost, guardedLookup, isInternalAddressError, NOT_PUBLIC, PRIVATE_NETWORKS_ADVICE } from "./address-guard";
 import type { DestinationPolicy } from "./address-guard";
 import { redactUrl } from "./remote-url";
 
@@ -120,15 +120,12 @@ function get(target: URL, headers: Record<string, string>, policy: DestinationPo
  * to or where a redirect pointed, which would tell more than the person knows.
  */
 function refusedDestination(label: string, original: URL, current: URL, hop: number): ImportError {
-  const allow = "An administrator of the Lifeboat server can allow it with IMPORT_ALLOW_PRIVATE_NETWORKS=true.";
-  if (hop > 0)
-    return new ImportError(`${label} ${redactUrl(original)} redirects to a private or internal address, which Lifeboat does not fetch from. ${allow}`);
+  const refused = `which Lifeboat does not fetch from. ${PRIVATE_NETWORKS_ADVICE}`;
+  if (hop > 0) return new ImportError(`${label} ${redactUrl(original)} redirects to ${NOT_PUBLIC}, ${refused}`);
   if (isIP(current.hostname.replace(/^\[|\]$/g, "")) !== 0) {
-    return new ImportError(`${label} points to a private or internal address (${current.hostname}), which Lifeboat does not fetch from. ${allow}`);
+    return new ImportError(`${label} points to ${NOT_PUBLIC} (${current.hostname}), ${refused}`);
   }
-  return new ImportError(
-    `${label} ${redactUrl(original)}: ${current.hostname} resolves to a private or internal address, which Lifeboat does not fetch from. ${allow}`,
-  );
+  return new ImportError(`${label} ${redactUrl(original)}: ${current.hostname} resolves to ${NOT_PUBLIC}, ${refused}`);
 }
 
 /**

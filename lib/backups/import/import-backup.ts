@@ -6,6 +6,7 @@ import { BACKUP_LOCK_TTL_MS, backupObjectKey, completeRunningBackup, failBackup,
 import { queueBackupJob } from "@/lib/backups/engine/request";
 import type { StoredObject } from "@/lib/backups/engine/stream-to-storage";
 import { isVerificationError } from "@/lib/backups/verify";
+import type { ExpansionLimits } from "@/lib/backups/verify";
 import { decryptSecret, encryptSecret, SecretError } from "@/lib/crypto/secrets";
 import type { Db } from "@/lib/db/client";
 import { getBackup } from "@/lib/db/queries/backups";
@@ -28,7 +29,7 @@ import { DEFAULT_UPLOAD_LIMITS } from "@/lib/uploads/limits";
 import type { RequestInfo } from "@/lib/uploads/sessions";
 import type { FileKind } from "@/lib/uploads/store";
 
-import { obviouslyInternalHost } from "./address-guard";
+import { NOT_PUBLIC, obviouslyInternalHost, PRIVATE_NETWORKS_ADVICE } from "./address-guard";
 import { fetchToStorage, ImportError, isImportError } from "./fetch-to-storage";
 import type { FetchLimits } from "./fetch-to-storage";
 import { isFetchableUrl, redactUrl, urlFileName } from "./remote-url";
@@ -68,6 +69,8 @@ export interface ImportDeps {
   limits?: Partial<FetchLimits>;
   /** Fetch from loopback, private and other internal addresses too; undefined: IMPORT_ALLOW_PRIVATE_NETWORKS. */
   allowPrivateNetworks?: boolean;
+  /** How far the files may expand when verified; unset: MAX_EXPANDED_SIZE and MAX_EXPANSION_RATIO. */
+  expansion?: ExpansionLimits;
   /** Environment lock lease; renewed every quarter of it while the import runs. */
   lockTtlMs?: number;
   progressIntervalMs?: number;
@@ -121,11 +124,7 @@ export async function requestImport({
     // What is internal without asking DNS is refused now; names are checked by the job as it connects, every redirect included.
     const internal = obviouslyInternalHost(new URL(value));
     if (internal && !(allowPrivateNetworks ?? getConfig().importAllowPrivateNetworks)) {
-      throw new AppError(
-        "bad_request",
-        `${field} points to a private or internal address (${internal}), which Lifeboat does not fetch from. ` +
-          "An administrator of the Lifeboat server can allow it with IMPORT_ALLOW_PRIVATE_NETWORKS=true.",
-      );
+      throw new AppError("bad_request", `${field} points to ${NOT_PUBLIC} (${internal}), which Lifeboat does not fetch from. ${PRIVATE_NETWORKS_ADVICE}`);
     }
   }
 
@@ -328,6 +327,7 @@ export async function runImport(deps: ImportDeps, job: Pick<Job, "id">, payload:
       environment,
       files,
       hashes: { database: database.value.sha256, volume: volume.value.sha256 },
+      expansion: deps.expansion ?? getConfig().expansion,
       signal: abort.signal,
     });
     if (abort.signal.aborted) throw abort.signal.reason;

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import type { Actor } from "@/lib/auth/permissions";
 import { backupObjectKey } from "@/lib/backups/engine/create-backup";
-import { documentLibraryTgz, gz, pgDump } from "@/lib/backups/verify/testing";
+import { documentLibraryTgz, gz, gzipBombDump, pgDump } from "@/lib/backups/verify/testing";
 import type { DbHandle } from "@/lib/db/client";
 import { listAuditEvents } from "@/lib/db/queries/audit";
 import { getBackup } from "@/lib/db/queries/backups";
@@ -73,6 +73,8 @@ async function startFileServer(files: { database: Buffer; volume: Buffer }) {
       }
       case "/silent/database.gz":
         return; // never answers: the client must give up waiting for the headers
+      case "/bomb/database.gz":
+        return send(gzipBombDump(), "application/gzip");
       case "/plain/database.gz":
         return send(Buffer.from("-- this is a plain SQL file, never gzip'd\nCREATE TABLE t (id int);\n".repeat(50)));
       case "/huge/database.gz":
@@ -231,6 +233,24 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
     });
   });
 
+  it("fails an imported gzip bomb with the setting to raise, keeping nothing", async () => {
+    const saved = deps.expansion;
+    // The shipped defaults, MAX_EXPANDED_SIZE=4TiB and MAX_EXPANSION_RATIO=200.
+    deps.expansion = { maxBytes: 4 * 1024 ** 4, maxRatio: 200 };
+    try {
+      const backup = await importAndRun(`${web.base}/bomb/database.gz`, `${web.base}/files/volume.tgz`);
+      expect(backup.status).toBe("failed");
+      expect(backup.statusReason).toBe(
+        "database.gz expands to more than 200× its size (MAX_EXPANSION_RATIO), which is how a gzip bomb looks. " +
+          "If the file is genuine, an administrator of the Lifeboat server can raise MAX_EXPANSION_RATIO (0 turns the limit off).",
+      );
+      expect(await objectsUnder(storage, `backups/${backup.id}/`)).toEqual([]);
+      expect(await getEnvironmentLock(handle.db, { environmentId: environment.id })).toBeUndefined();
+    } finally {
+      deps.expansion = saved;
+    }
+  });
+
   it("follows a redirect, sends user:password as basic auth, and never records the credentials or the query", async () => {
     const secretUrl = `http://ada:p%40ss%20word@${web.base.slice("http://".length)}/go/database.gz?sig=s3cr3t`;
     // The redirect target has no credentials of its own: they follow within the same origin, as curl's do.
@@ -365,7 +385,8 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
         () => "ok",
         (error: unknown) => (isAppError(error) ? `${error.status} ${error.message}` : String(error)),
       );
-    const allow = "An administrator of the Lifeboat server can allow it with IMPORT_ALLOW_PRIVATE_NETWORKS=true.";
+    const allow =
+      "Use a URL on the public internet, or ask an administrator of the Lifeboat server to allow such addresses with IMPORT_ALLOW_PRIVATE_NETWORKS=true.";
     const volumeUrl = "https://files.example.com/volume.tgz";
     for (const [url, host] of [
       [`${web.base}/files/database.gz`, "127.0.0.1"],
@@ -374,7 +395,7 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
       ["http://localhost:8080/db.gz", "localhost"],
     ] as const) {
       expect(await codeOf(requestImport({ db: handle.db, actor: admin, environment, allowPrivateNetworks: false, input: { remoteUrl: url, volumeUrl } }))).toBe(
-        `400 remote_url points to a private or internal address (${host}), which Lifeboat does not fetch from. ${allow}`,
+        `400 remote_url points to a private, reserved or internal address (${host}), which Lifeboat does not fetch from. ${allow}`,
       );
     }
     expect(await getEnvironmentLock(handle.db, { environmentId: environment.id })).toBeUndefined();
@@ -386,7 +407,7 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
       const backup = await importAndRun(`${web.base}/files/database.gz`, `${web.base}/files/volume.tgz`);
       expect(backup.status).toBe("failed");
       expect(backup.statusReason).toMatch(
-        /^(remote|volume)_url points to a private or internal address \(127\.0\.0\.1\), which Lifeboat does not fetch from\. /,
+        /^(remote|volume)_url points to a private, reserved or internal address \(127\.0\.0\.1\), which Lifeboat does not fetch from\. /,
       );
       expect(backup.statusReason).toContain(allow);
       expect(web.seen).toHaveLength(0);

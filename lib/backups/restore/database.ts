@@ -8,7 +8,8 @@ import { databaseConnection } from "@/lib/backups/engine/create-backup";
 import { mysqlConnectionArgs, runTool, watchToolExit } from "@/lib/backups/engine/dump";
 import type { DatabaseConnection, DumpEngine, ToolCommand } from "@/lib/backups/engine/dump";
 import { BackupError, isBackupError } from "@/lib/backups/engine/errors";
-import { explainGzipError, gunzip } from "@/lib/backups/verify/gzip";
+import { expansionGuard, explainGzipError, gunzip, isExpansionLimitError } from "@/lib/backups/verify/gzip";
+import type { ExpansionCheck } from "@/lib/backups/verify/gzip";
 import { isVerificationError } from "@/lib/backups/verify/errors";
 import type { Environment } from "@/lib/db/schema";
 import { ChecksumMismatchError } from "@/lib/uploads/digest";
@@ -48,6 +49,8 @@ export interface LoadInput {
   source: Readable;
   /** Between storage and gunzip: progress counting, SHA-256 check. */
   transforms: Transform[];
+  /** How far the dump may expand (MAX_EXPANDED_SIZE, MAX_EXPANSION_RATIO), judged right after gunzip. */
+  expansion: ExpansionCheck;
   signal: AbortSignal;
 }
 
@@ -106,6 +109,7 @@ function readableFailure(error: unknown): unknown {
       { cause: error },
     );
   }
+  if (isExpansionLimitError(error)) return new BackupError(`${error.message} Nothing was restored; the environment is unchanged.`, { cause: error });
   const gzip = explainGzipError("database.gz", error);
   if (isVerificationError(gzip)) return new BackupError(`${gzip.message}. Nothing was restored.`, { cause: error });
   return error;
@@ -120,7 +124,8 @@ const PIPE_CODES = new Set(["EPIPE", "ERR_STREAM_DESTROYED", "ERR_STREAM_PREMATU
  * then it would be the staging database only.
  */
 async function streamInto(loader: RunningLoader, input: LoadInput, edits: Transform[]): Promise<void> {
-  const piped = pipeline([input.source, ...input.transforms, gunzip(), ...edits, loader.stdin], { signal: input.signal }).catch((error: unknown) => {
+  const expanded = expansionGuard("database.gz", input.expansion);
+  const piped = pipeline([input.source, ...input.transforms, gunzip(), expanded, ...edits, loader.stdin], { signal: input.signal }).catch((error: unknown) => {
     loader.kill();
     throw error;
   });

@@ -4,6 +4,8 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 
 import { BackupError, isBackupError } from "@/lib/backups/engine/errors";
 import { confinedVolumeFolder } from "@/lib/backups/engine/volume";
+import type { ExpansionLimits } from "@/lib/backups/verify/gzip";
+import { getConfig } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
 import { recordAuditEvent } from "@/lib/db/queries/audit";
 import { getBackup } from "@/lib/db/queries/backups";
@@ -46,6 +48,8 @@ export interface RestoreEngineDeps {
   progressIntervalMs?: number;
   /** Where volume folders may be (VOLUME_ROOTS); tests name their own. */
   volumeRoots?: readonly string[];
+  /** How far the backup's files may expand; unset: MAX_EXPANDED_SIZE and MAX_EXPANSION_RATIO. */
+  expansion?: ExpansionLimits;
 }
 
 export const RESTORE_LOCK_TTL_MS = 2 * 60_000;
@@ -291,12 +295,14 @@ export async function runRestore(deps: RestoreEngineDeps, job: Pick<Job, "id">, 
     };
     const stagedRestorer = restorer;
     const stagedPaths = paths;
+    const expansion = deps.expansion ?? getConfig().expansion;
     // Settled, not raced: nothing is cleaned up while the other half is still writing.
     const [loaded, extracted] = await Promise.allSettled([
       (async () =>
         stagedRestorer.load({
           source: await storage.getObject(files.database.storageKey),
           transforms: [counting(onBytes), new DigestStream(files.database.sha256)],
+          expansion: { limits: expansion, compressedBytes: files.database.sizeBytes },
           signal: abort.signal,
         }))().catch(failFast),
       (async () =>
@@ -304,6 +310,7 @@ export async function runRestore(deps: RestoreEngineDeps, job: Pick<Job, "id">, 
           source: await storage.getObject(files.volume.storageKey),
           transforms: [counting(onBytes), new DigestStream(files.volume.sha256)],
           paths: stagedPaths,
+          expansion: { limits: expansion, compressedBytes: files.volume.sizeBytes },
           signal: abort.signal,
         }))().catch(failFast),
     ]);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Actor } from "@/lib/auth/permissions";
 import { createBackupJobHandler, CREATE_BACKUP_QUEUE } from "@/lib/backups/engine/create-backup";
 import { requestBackup } from "@/lib/backups/engine/request";
-import { gz, rawTar } from "@/lib/backups/verify/testing";
+import { gz, gzipBombDump, gzipBombVolume, rawTar } from "@/lib/backups/verify/testing";
 import type { DbHandle } from "@/lib/db/client";
 import { listAuditEvents } from "@/lib/db/queries/audit";
 import { getBackup } from "@/lib/db/queries/backups";
@@ -454,6 +454,45 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     expect(await siblings(volumes().dev)).toEqual([]);
   });
 
+  it("a gzip bomb (database.gz or volume.tgz) fails the restore before the swap, naming the setting, and changes nothing", async () => {
+    const dev = await pgEnv("dev", pgDev, volumes().dev);
+    const backupId = await backupOf(dev);
+    psql(pgDev, "insert into blobs values (3000, null, null)");
+    const tables = postgresSnapshot(pgDev);
+    const files = await folderSnapshot(volumes().dev);
+    const good = { database: await storedFile(backupId, "database"), volume: await storedFile(backupId, "volume") };
+    const advice = "If the file is genuine, an administrator of the Lifeboat server can raise MAX_EXPANSION_RATIO (0 turns the limit off).";
+    const saved = deps.expansion;
+    // The shipped defaults, MAX_EXPANDED_SIZE=4TiB and MAX_EXPANSION_RATIO=200.
+    deps.expansion = { maxBytes: 4 * 1024 ** 4, maxRatio: 200 };
+    try {
+      for (const [kind, bomb, name] of [
+        ["database", gzipBombDump(), "database.gz"],
+        ["volume", gzipBombVolume(), "volume.tgz"],
+      ] as const) {
+        await replaceFile(backupId, kind, bomb);
+        const failed = await restore(backupId);
+        expect(failed.status).toBe("failed");
+        expect(failed.statusReason).toBe(
+          `${name} expands to more than 200× its size (MAX_EXPANSION_RATIO), which is how a gzip bomb looks. ${advice} Nothing was restored; the environment is unchanged.`,
+        );
+        expect(failed.stage).not.toBe("Swapping in the restored database and document library");
+        expect(postgresSnapshot(pgDev)).toEqual(tables);
+        expect(await folderSnapshot(volumes().dev)).toEqual(files);
+        expect(postgresDatabases(`${pgDev}_lb%`)).toEqual([]);
+        expect(await siblings(volumes().dev)).toEqual([]);
+        expect(await getEnvironmentLock(handle.db, { environmentId: dev.id })).toBeUndefined();
+        await replaceFile(backupId, kind, good[kind]);
+      }
+      // The same backup with its own files restores under the same limits.
+      const restored = await restore(backupId);
+      expect(restored.statusReason).toBeNull();
+      expect(restored.status).toBe("completed");
+    } finally {
+      deps.expansion = saved;
+    }
+  });
+
   it("a SQL error while loading fails with psql's words and changes nothing", async () => {
     const dev = await pgEnv("dev", pgDev, volumes().dev);
     const backupId = await backupOf(dev);
@@ -484,6 +523,29 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     expect(await exists(marker)).toBe(false);
     expect(postgresDatabases(`${pgDev}_lb%`)).toEqual([]);
     expect(mysqlDatabases(`${myDev}_lb%`)).toEqual([]);
+  });
+
+  it("never runs the psql commands that hid from the guard's first reading: after a dollar quote glued to a number, a comment ended by \\r, a COPY inside parentheses", async () => {
+    const marker = path.join(root, "pwned-psql");
+    const dev = await pgEnv("dev", pgDev, volumes().dev);
+    const backupId = await backupOf(dev);
+    const tables = postgresSnapshot(pgDev);
+    for (const [dump, reason] of [
+      [`create table fine (id int);\nSELECT 1$$ /* $$ \\! touch ${marker}\n*/;\n`, /^database\.gz contains the psql client command "\\\\! touch /],
+      [`create table fine (id int);\nSELECT 2 -- note\r\\! touch ${marker}\n;\n`, /^database\.gz contains the psql client command "\\\\! touch /],
+      [
+        `create table fine (id int);\nSELECT (1;\nCOPY fine FROM stdin;\n\\! touch ${marker}\n2);\n`,
+        /^database\.gz contains the psql client command "\\\\! touch /,
+      ],
+    ] as const) {
+      await replaceFile(backupId, "database", gz(dump));
+      const failed = await restore(backupId);
+      expect(failed.status).toBe("failed");
+      expect(failed.statusReason).toMatch(reason);
+      expect(await exists(marker)).toBe(false);
+      expect(postgresSnapshot(pgDev)).toEqual(tables);
+      expect(postgresDatabases(`${pgDev}_lb%`)).toEqual([]);
+    }
   });
 
   it("a volume.tgz with a ../ entry fails, writes nothing outside, and leaves the folder and database unchanged", async () => {

@@ -188,6 +188,79 @@ describe("client command guards", () => {
     await expect(through(() => new PsqlGuard(), "SELECT 'C:\\path';\n", 4)).rejects.toThrow(/standard_conforming_strings/);
   });
 
+  // The smallest cases the property tests (client-guard.property.test.ts) and a reading of psqlscan.l found.
+  it("reads a dollar quote right after a number or another quote as psql does, and refuses where psql versions differ", async () => {
+    for (const dump of ["SELECT 1$$\n\\! id\n$$;\n", "SELECT $$x$$$a$\n\\! id\n$a$;\n", "SELECT 'x'$$ -- $$, 3.14$q$ ' $q$;\n"]) {
+      for (const size of sizes) expect(await through(() => new PsqlGuard(), dump, size)).toBe(dump);
+    }
+    for (const attack of [
+      "SELECT 1$$ /* $$ \\! id\n*/;\n",
+      "SELECT 1$$ /* $$;\n\\! id\n*/\n",
+      "SELECT $$x$$$a$ /* $a$;\n\\! id\n*/\n",
+      "SELECT 'x'$a$ -- $a$ \\! id\n",
+    ]) {
+      for (const size of [1, 7, 1 << 20])
+        await expect(
+          through(() => new PsqlGuard(), attack, size),
+          attack,
+        ).rejects.toThrow('psql client command "\\\\! id');
+    }
+    await expect(through(() => new PsqlGuard(), "SELECT 1e$a$ /* $a$;\n", 1 << 20)).rejects.toThrow(/dollar quote \$a\$ right after a number with letters/);
+  });
+
+  it("refuses what psql runs around \\restrict, after a carriage return, and inside COPY statements it would not read data for", async () => {
+    const attacks = [
+      ["\\restrict k \\! id\n", /psql client command/],
+      ["\\unrestrict k\r\\! id\n", /psql client command/],
+      ["\\restrict `id`\n", /psql client command/],
+      ["SELECT 1; -- note\r\\! id\n", /psql client command/],
+      ["SELECT (1;\nCOPY t FROM stdin;\n\\! id\n\\.\n2);\n", /psql client command/],
+      ["COPY (SELECT a FROM stdin) TO STDOUT;\n\\! id\n\\.\n", /COPY statement naming STDIN in a form other than/],
+      [
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC\nSELECT 1;\nCOPY t FROM stdin;\n\\! id\n\\.\nEND;\n",
+        /inside CREATE FUNCTION … BEGIN ATOMIC/,
+      ],
+      ["COPY t FROM/**/STDIN;\nE'\n\\.\n\\! id\n'\n", /psql client command/],
+      ["COPY t FROM stdin; /*\n1\n\\.\nE' */ \\! id '\n", /more on the line after a COPY/],
+    ] as const;
+    for (const [attack, reason] of attacks) {
+      for (const size of [1, 7, 1 << 20])
+        await expect(
+          through(() => new PsqlGuard(), attack, size),
+          attack,
+        ).rejects.toThrow(reason);
+    }
+    const fine =
+      "\\restrict Ab3\r\nCOPY t FROM stdin; -- data follows\n1\n\\.\nCREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n SELECT 1;\nEND;\nCOPY t FROM/**/STDIN;\n\\! data\n\\.\n\\unrestrict Ab3\n";
+    for (const size of sizes) expect(await through(() => new PsqlGuard(), fine, size)).toBe(fine);
+  });
+
+  it("refuses mysql commands after spaces, after another statement on the line, the long-named and quitting ones, and what the clients read differently", async () => {
+    const attacks = [
+      "  system id\n",
+      "\tsystem id\n",
+      "SELECT 1; system id\n",
+      "/* note */ system id;\n",
+      "ssl_session_data_print /tmp/out\n",
+      "quit\n",
+      "DELIMITER '\n\\! id\n'\n",
+      "--x '\n\\! id\n'\n",
+      "/*M!100000 ' */ \\! id '*/;\n",
+      "SELECT /*+ \\! id */ 1;\n",
+      "SELECT `a\\`' \\! id ';\n",
+    ];
+    for (const attack of attacks) {
+      for (const size of [1, 3, 1 << 20])
+        await expect(
+          through(() => new MysqlGuard("`lportal_lbstage_1`"), attack, size),
+          attack,
+        ).rejects.toThrow(/database\.gz/);
+    }
+    const fine =
+      "DELIMITER ;;\nCREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW BEGIN SET @a = 1; SET @b = 'x;y'; END ;;\nDELIMITER ;\nSELECT 1 -- trailing\n;\n";
+    for (const size of sizes) expect(await through(() => new MysqlGuard("`lportal_lbstage_1`"), fine, size)).toBe(fine);
+  });
+
   it("passes mysqldump's output untouched and refuses mysql client commands", async () => {
     const dump = [
       "/*M!999999\\- enable the sandbox mode */ ",

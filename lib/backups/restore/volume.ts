@@ -9,7 +9,8 @@ import type { ReadEntry } from "tar";
 
 import { BackupError } from "@/lib/backups/engine/errors";
 import { VOLUME_ROOT } from "@/lib/backups/verify";
-import { explainGzipError, gunzip } from "@/lib/backups/verify/gzip";
+import { expansionGuard, explainGzipError, gunzip, isExpansionLimitError } from "@/lib/backups/verify/gzip";
+import type { ExpansionCheck } from "@/lib/backups/verify/gzip";
 import { isVerificationError } from "@/lib/backups/verify/errors";
 import { ChecksumMismatchError } from "@/lib/uploads/digest";
 
@@ -151,7 +152,14 @@ async function liveOwner(live: string): Promise<{ uid: number; gid: number } | R
  * would only warn about — a bad checksum, a cut-short archive, a path
  * through a symbolic link — fails the restore too.
  */
-export async function extractVolume(input: { source: Readable; transforms?: Transform[]; paths: VolumePaths; signal?: AbortSignal }): Promise<void> {
+export async function extractVolume(input: {
+  source: Readable;
+  transforms?: Transform[];
+  paths: VolumePaths;
+  /** How far the archive may expand (MAX_EXPANDED_SIZE, MAX_EXPANSION_RATIO), judged right after gunzip. */
+  expansion: ExpansionCheck;
+  signal?: AbortSignal;
+}): Promise<void> {
   const { paths } = input;
   try {
     await mkdir(paths.stage, { recursive: false, mode: 0o700 });
@@ -204,7 +212,7 @@ export async function extractVolume(input: { source: Readable; transforms?: Tran
   });
   unpack.on("error", (error: Error) => sink.destroy(error));
   try {
-    await pipeline([input.source, ...(input.transforms ?? []), gunzip(), sink], { signal: input.signal });
+    await pipeline([input.source, ...(input.transforms ?? []), gunzip(), expansionGuard("volume.tgz", input.expansion), sink], { signal: input.signal });
     await done;
   } catch (error) {
     stop();
@@ -217,6 +225,7 @@ export async function extractVolume(input: { source: Readable; transforms?: Tran
         { cause: error },
       );
     }
+    if (isExpansionLimitError(error)) throw new BackupError(`${error.message} Nothing was restored; the environment is unchanged.`, { cause: error });
     const explained = explainGzipError("volume.tgz", error);
     if (isVerificationError(explained)) throw new BackupError(`${explained.message}. Nothing was restored; the environment is unchanged.`, { cause: error });
     const fs = explainFsError(error, paths.stage);

@@ -74,6 +74,12 @@ describe("verifyDatabaseDump", () => {
     expect(error.message).toBe("database.gz does not look like a SQL dump: its first 64 KiB hold no SQL statements.");
   });
 
+  it("refuses a large gzip'd file that is not SQL with the same reason, while gunzip is still running", async () => {
+    const text = "Lorem ipsum dolor sit amet, consectetur adipiscing elit.\n".repeat(40_000);
+    const error = await failure(verifyDatabaseDump(stream(gz(text)), { engine: "postgresql" }));
+    expect(error.message).toBe("database.gz does not look like a SQL dump: its first 64 KiB hold no SQL statements.");
+  });
+
   it("explains a .tgz (tar inside) uploaded as the database", async () => {
     const tar = rawTar([{ path: "database.gz", body: gz(pgDump()) }]);
     const error = await failure(verifyDatabaseDump(stream(gz(tar)), { engine: "postgresql" }));

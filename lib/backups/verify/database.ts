@@ -1,8 +1,10 @@
+import { Writable } from "node:stream";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
 import { VerificationError } from "./errors";
-import { explainGzipError, gunzip } from "./gzip";
+import { expansionGuard, explainGzipError, gunzip, NO_EXPANSION_LIMIT } from "./gzip";
+import type { ExpansionCheck } from "./gzip";
 import { checkTableNameCase, CreateTableScanner, detectDumpDialect, effectiveTableName, ENGINE_LABEL } from "./sql";
 import type { DatabaseEngine } from "./sql";
 
@@ -18,6 +20,8 @@ export interface VerifyDatabaseOptions {
   environmentLabel?: string;
   /** At most this many table names are listed in a warning. */
   maxNamedTables?: number;
+  /** How far the file may expand; unset: no limit (every caller that verifies a stored file sets it). */
+  expansion?: ExpansionCheck;
   signal?: AbortSignal;
 }
 
@@ -44,14 +48,18 @@ export async function verifyDatabaseDump(source: Readable, options: VerifyDataba
   const fileName = options.fileName ?? "database.gz";
   const check = new DumpCheck(fileName, options);
   try {
-    await pipeline(
-      source,
-      gunzip(),
-      async (decompressed: AsyncIterable<Buffer>) => {
-        for await (const chunk of decompressed) check.push(chunk);
+    // A Writable, not an async function: pipeline reports an async function's throw as an AbortError while gunzip still runs.
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        try {
+          check.push(chunk);
+          callback();
+        } catch (error) {
+          callback(error as Error);
+        }
       },
-      { signal: options.signal },
-    );
+    });
+    await pipeline(source, gunzip(), expansionGuard(fileName, options.expansion ?? NO_EXPANSION_LIMIT), sink, { signal: options.signal });
   } catch (error) {
     throw explainGzipError(fileName, error);
   }

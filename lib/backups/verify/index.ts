@@ -5,3 +5,5 @@ export { checkTableNameCase, detectDumpDialect, ENGINE_LABEL, parseCreateTable }
 export type { DatabaseEngine, DumpDialect, TableName } from "./sql";
 export { verifyVolumeArchive, VOLUME_ROOT } from "./volume";
 export type { VerifyVolumeOptions, VolumeArchiveReport } from "./volume";
+export { expansionGuard, ExpansionLimitError, isExpansionLimitError, RATIO_GRACE_BYTES } from "./gzip";
+export type { ExpansionCheck, ExpansionLimits } from "./gzip";

@@ -151,3 +151,41 @@ export async function documentLibraryTgz({ extraBytes = 0 }: { extraBytes?: numb
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/*
+ * Gzip bombs: real files that verify as a PostgreSQL dump and a document
+ * library, but expand about a thousand times (64 MiB out of ~64 KiB by
+ * default). Made once per size and kept: gzip'ing 64 MiB takes a moment.
+ */
+const bombs = new Map<string, Buffer>();
+
+/** A pg_dump whose one COPY block holds `bytes` of 1 MiB rows of "a". */
+export function gzipBombDump(bytes = 64 * 1024 * 1024): Buffer {
+  const key = `dump:${bytes}`;
+  let bomb = bombs.get(key);
+  if (!bomb) {
+    const head = Buffer.from(`${pgDump()}CREATE TABLE public.filler (id bigint, data text);\nCOPY public.filler (id, data) FROM stdin;\n`);
+    const row = Buffer.concat([Buffer.from("1\t"), Buffer.alloc(1024 * 1024 - 3, "a"), Buffer.from("\n")]);
+    const rows = Array.from({ length: Math.ceil(bytes / row.length) }, () => row);
+    bomb = gzipSync(Buffer.concat([head, ...rows, Buffer.from("\\.\n")]), { level: 9 });
+    bombs.set(key, bomb);
+  }
+  return bomb;
+}
+
+/** A volume.tgz holding document_library/zeros.bin, `bytes` of zeros. */
+export function gzipBombVolume(bytes = 64 * 1024 * 1024): Buffer {
+  const key = `volume:${bytes}`;
+  let bomb = bombs.get(key);
+  if (!bomb) {
+    bomb = gz(
+      rawTar([
+        { path: "document_library/", type: "Directory" },
+        { path: "document_library/zeros.bin", body: Buffer.alloc(bytes) },
+      ]),
+      { level: 9 },
+    );
+    bombs.set(key, bomb);
+  }
+  return bomb;
+}

@@ -7,7 +7,8 @@ import { Parser } from "tar";
 import type { ReadEntry } from "tar";
 
 import { VerificationError } from "./errors";
-import { explainGzipError, gunzip } from "./gzip";
+import { expansionGuard, explainGzipError, gunzip, NO_EXPANSION_LIMIT } from "./gzip";
+import type { ExpansionCheck } from "./gzip";
 
 /** `cd $LIFERAY_HOME/data && tar -czvf volume.tgz document_library` — the one folder a volume file holds. */
 export const VOLUME_ROOT = "document_library";
@@ -17,6 +18,8 @@ const ALLOWED_TYPES = new Set(["File", "OldFile", "ContiguousFile", "Directory",
 
 export interface VerifyVolumeOptions {
   fileName?: string;
+  /** How far the file may expand; unset: no limit (every caller that verifies a stored file sets it). */
+  expansion?: ExpansionCheck;
   signal?: AbortSignal;
 }
 
@@ -40,7 +43,7 @@ export async function verifyVolumeArchive(source: Readable, options: VerifyVolum
   const fileName = options.fileName ?? "volume.tgz";
   const check = new ArchiveCheck(fileName);
   try {
-    await pipeline(source, gunzip(), check.sink(), { signal: options.signal });
+    await pipeline(source, gunzip(), expansionGuard(fileName, options.expansion ?? NO_EXPANSION_LIMIT), check.sink(), { signal: options.signal });
   } catch (error) {
     throw explainGzipError(fileName, error);
   }
