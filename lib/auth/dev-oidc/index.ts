@@ -16,7 +16,7 @@ import { DEMO_USERS } from "./demo-users";
 import type { DemoUser } from "./demo-users";
 import { isLoopbackHost } from "./loopback";
 import { MemoryStore } from "./memory-adapter";
-import type { InteractionDetails, OidcConfiguration, OidcContext, OidcCookieOptions, OidcProvider, OidcProviderModule } from "./oidc-provider-types";
+import type { InteractionDetails, OidcConfiguration, OidcCookieOptions, OidcProvider, OidcProviderModule } from "./oidc-provider-types";
 import { logoutScript, PROVIDER_TITLE, renderLogoutPage, renderMessagePage, renderSignInPage } from "./pages";
 
 export { DEMO_USERS } from "./demo-users";
