@@ -9,6 +9,7 @@ import { claimJob } from "@/lib/jobs/queue";
 import { startJobWorker, sweepExpiredJobs } from "@/lib/jobs/worker";
 import type { JobHandlers } from "@/lib/jobs/worker";
 import type { Storage } from "@/lib/storage/types";
+import { until } from "@/lib/testing/until";
 
 /*
  * Tests only: what the tests of backups, imports, restores and deletes each wrote for themselves — a signed-in
@@ -32,15 +33,6 @@ export async function configureEnvironment(db: Db, name: string, values: Partial
     .returning();
   if (!environment) throw new Error(`No environment named ${name}`);
   return environment;
-}
-
-/** Polls `check` until it holds; fails after `timeoutMs`. */
-export async function until(check: () => Promise<boolean>, timeoutMs = 20_000, pollMs = 25): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
 }
 
 /** Runs a job worker with `handlers` until no job is queued or running, then stops it. */

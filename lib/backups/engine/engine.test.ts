@@ -24,6 +24,7 @@ import { getJob } from "@/lib/jobs/queue";
 import { createStorage } from "@/lib/storage";
 import type { Storage } from "@/lib/storage/types";
 import { isAppError } from "@/lib/errors";
+import { until } from "@/lib/testing/until";
 import { actorFor, configureEnvironment, objectsUnder, runJobsUntilIdle, workerDiesThenSweep } from "@/lib/backups/testing";
 
 import { ABANDONED_BACKUP_REASON, backupObjectKey, createBackupJobHandler, CREATE_BACKUP_QUEUE, progressReporter } from "./create-backup";
@@ -625,11 +626,12 @@ describe("progress", () => {
         progress.add(1000);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
-      await new Promise((resolve) => setTimeout(resolve, 50));
       // About 700 ms at one write per 200 ms: four at most (the first is immediate), however many chunks passed.
       expect(progress.bytes).toBeGreaterThan(50_000);
       expect(updates).toBeGreaterThanOrEqual(3);
       expect(updates).toBeLessThanOrEqual(4);
+      // The last write may still be on its way: wait for it, not for a while.
+      await until(async () => ((await getBackup(handle.db, { id: backup.id }))?.progressBytes ?? 0) > 0, 5_000, 10, "the progress write");
       const stored = await getBackup(handle.db, { id: backup.id });
       expect(stored!.progressBytes).toBeGreaterThan(0);
       expect(stored!.progressBytes).toBeLessThanOrEqual(progress.bytes);
