@@ -13,7 +13,18 @@ import { serverClientBoundary } from "./scripts/eslint-rules/server-client-bound
 const DRIZZLE_OBJECTS = { drizzleObjectName: ["db", "tx"] };
 
 export default defineConfig([
-  globalIgnores([".next/**", "node_modules/**", "data/**", ".e2e-data/**", ".reports/**", "test-results/**", "playwright-report/**", "next-env.d.ts"]),
+  globalIgnores([
+    ".next/**",
+    "node_modules/**",
+    "data/**",
+    ".e2e-data/**",
+    ".e2e-data-resume/**",
+    "coverage/**",
+    ".reports/**",
+    "test-results/**",
+    "playwright-report/**",
+    "next-env.d.ts",
+  ]),
 
   // Next.js's own rules (React, hooks, accessibility, Core Web Vitals) and its TypeScript set (typescript-eslint's recommended).
   ...nextVitals,
