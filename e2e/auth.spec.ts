@@ -1,49 +1,49 @@
 import { expect, test } from "./fixtures";
 
 test.describe("signing in", () => {
-  test("an unauthenticated visit is sent to SSO sign-in", async ({ page }) => {
+  test("an unauthenticated visit is sent to SSO sign-in", async ({ signInPage, page }) => {
     await page.goto("/");
     await expect(page).toHaveURL(/\/signin\?callbackUrl=%2F$/);
-    await expect(page.getByRole("heading", { name: "Lifeboat" })).toBeVisible();
-    await expect(page.getByRole("button", { name: "Sign in with SSO" })).toBeEnabled();
+    await expect(signInPage.heading).toBeVisible();
+    await expect(signInPage.ssoButton).toBeEnabled();
   });
 
-  test("the demo administrator sees the three environments with admin controls", async ({ consolePage, page }) => {
-    await consolePage.signIn("Ada Admin");
-    await expect(page.getByLabel("Signed in as")).toContainText("admin@acme.test");
-    await expect(consolePage.environments()).toHaveCount(3);
-    const names = await consolePage.environments().getByRole("heading").allTextContents();
+  test("the demo administrator sees the three environments with admin controls", async ({ signInPage, environmentsPage, settingsPage }) => {
+    await signInPage.signIn("Ada Admin");
+    await expect(signInPage.signedInAs).toContainText("admin@acme.test");
+    await expect(environmentsPage.environments()).toHaveCount(3);
+    const names = await environmentsPage.environments().getByRole("heading").allTextContents();
     expect(names).toEqual(["prd", "dev", "uat"]);
-    await expect(consolePage.environment("prd").getByText("Production", { exact: true })).toBeVisible();
-    await expect(consolePage.environment("uat").getByText("Production", { exact: true })).toHaveCount(0);
+    await expect(environmentsPage.environment("prd").getByText("Production", { exact: true })).toBeVisible();
+    await expect(environmentsPage.environment("uat").getByText("Production", { exact: true })).toHaveCount(0);
     for (const env of ["prd", "uat", "dev"]) {
-      await expect(consolePage.environment(env).getByText("Administrator")).toBeVisible();
-      await expect(consolePage.environment(env).getByRole("link", { name: `Settings of ${env}` })).toBeVisible();
+      await expect(environmentsPage.environment(env).getByText("Administrator")).toBeVisible();
+      await expect(environmentsPage.settingsLink(env)).toBeVisible();
     }
-    await consolePage.environment("prd").getByRole("link", { name: `Settings of prd` }).click();
-    await expect(page.getByRole("heading", { name: "Settings of prd" })).toBeVisible();
-    await expect(page.getByLabel("Schedule (cron, UTC)")).toHaveValue("0 3 * * *");
+    await environmentsPage.settingsLink("prd").click();
+    await expect(settingsPage.heading("prd")).toBeVisible();
+    await expect(settingsPage.field("Schedule (cron, UTC)")).toHaveValue("0 3 * * *");
   });
 
-  test("a member sees the environments without admin controls", async ({ consolePage, page }) => {
-    await consolePage.signIn("Max Member");
-    await expect(consolePage.environments()).toHaveCount(3);
+  test("a member sees the environments without admin controls", async ({ signInPage, environmentsPage, settingsPage, page }) => {
+    await signInPage.signIn("Max Member");
+    await expect(environmentsPage.environments()).toHaveCount(3);
     for (const env of ["prd", "uat", "dev"]) {
-      await expect(consolePage.environment(env).getByText("Member")).toBeVisible();
+      await expect(environmentsPage.environment(env).getByText("Member")).toBeVisible();
     }
-    await expect(page.getByRole("link", { name: /^Settings of/ })).toHaveCount(0);
-    await page.goto("/projects/acme/prd/settings");
+    await expect(environmentsPage.anySettingsLink()).toHaveCount(0);
+    await settingsPage.goto("prd");
     await expect(page.getByRole("alert").filter({ hasText: "Only administrators" })).toContainText(
       "Only administrators of acme-prd and Lifeboat's operators can see its settings.",
     );
   });
 
-  test("the operator sees every environment, and its settings, without a role in any", async ({ consolePage, page }) => {
-    await consolePage.signIn("Olga Operator");
-    await expect(consolePage.environments()).toHaveCount(3);
+  test("the operator sees every environment, and its settings, without a role in any", async ({ signInPage, environmentsPage, page }) => {
+    await signInPage.signIn("Olga Operator");
+    await expect(environmentsPage.environments()).toHaveCount(3);
     for (const env of ["prd", "uat", "dev"]) {
-      await expect(consolePage.environment(env).getByText("Operator")).toBeVisible();
-      await expect(consolePage.environment(env).getByRole("link", { name: `Settings of ${env}` })).toBeVisible();
+      await expect(environmentsPage.environment(env).getByText("Operator")).toBeVisible();
+      await expect(environmentsPage.settingsLink(env)).toBeVisible();
     }
     // Backups are the environment's data: seeing the list is not being allowed to download.
     await page.goto("/projects/acme/uat/backups");
@@ -56,24 +56,24 @@ test.describe("signing in", () => {
     expect((await page.request.post(`/api/v1/projects/acme/environments/uat/backups`, { headers: { origin }, data: {} })).status()).toBe(403);
   });
 
-  test("roles are per environment", async ({ consolePage }) => {
-    await consolePage.signIn("Uma Nonprod");
-    await expect(consolePage.environment("prd").getByText("Member")).toBeVisible();
-    await expect(consolePage.environment("uat").getByText("Administrator")).toBeVisible();
-    await expect(consolePage.environment("dev").getByText("Administrator")).toBeVisible();
-    await expect(consolePage.environment("prd").getByRole("link", { name: "Settings of prd" })).toHaveCount(0);
-    await expect(consolePage.environment("uat").getByRole("link", { name: "Settings of uat" })).toBeVisible();
+  test("roles are per environment", async ({ signInPage, environmentsPage }) => {
+    await signInPage.signIn("Uma Nonprod");
+    await expect(environmentsPage.environment("prd").getByText("Member")).toBeVisible();
+    await expect(environmentsPage.environment("uat").getByText("Administrator")).toBeVisible();
+    await expect(environmentsPage.environment("dev").getByText("Administrator")).toBeVisible();
+    await expect(environmentsPage.settingsLink("prd")).toHaveCount(0);
+    await expect(environmentsPage.settingsLink("uat")).toBeVisible();
   });
 
-  test("a deep link survives the sign-in round trip", async ({ consolePage, page }) => {
-    await consolePage.signIn("Ada Admin", "/projects/acme/uat/settings");
+  test("a deep link survives the sign-in round trip", async ({ signInPage, settingsPage, page }) => {
+    await signInPage.signIn("Ada Admin", "/projects/acme/uat/settings");
     await expect(page).toHaveURL(/\/projects\/acme\/uat\/settings$/);
-    await expect(page.getByRole("heading", { name: "Settings of uat" })).toBeVisible();
+    await expect(settingsPage.heading("uat")).toBeVisible();
   });
 
-  test("sign-out ends the session", async ({ consolePage, page }) => {
-    await consolePage.signIn("Ada Admin");
-    await consolePage.signOut();
+  test("sign-out ends the session", async ({ signInPage, page }) => {
+    await signInPage.signIn("Ada Admin");
+    await signInPage.signOut();
     await page.goto("/projects/acme/prd");
     await expect(page).toHaveURL(/\/signin/);
     const response = await page.request.get("/api/v1/environments");
@@ -91,8 +91,8 @@ test.describe("API authentication", () => {
     expect(body.error.message).toMatch(/Sign in/);
   });
 
-  test("the same route answers a signed-in browser with its environments", async ({ consolePage, page }) => {
-    await consolePage.signIn("Max Member");
+  test("the same route answers a signed-in browser with its environments", async ({ signInPage, page }) => {
+    await signInPage.signIn("Max Member");
     const response = await page.request.get("/api/v1/environments");
     expect(response.status()).toBe(200);
     const body = await response.json();

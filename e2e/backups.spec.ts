@@ -11,13 +11,6 @@ function sha256(path: string): string {
   return createHash("sha256").update(fs.readFileSync(path)).digest("hex");
 }
 
-function rows(page: Page) {
-  return page
-    .getByRole("table")
-    .getByRole("row")
-    .filter({ has: page.getByRole("rowheader") });
-}
-
 async function manifestOf(page: Page, backupId: string) {
   const response = await page.request.get(`/api/v1/backups/${backupId}`);
   expect(response.status()).toBe(200);
@@ -25,42 +18,32 @@ async function manifestOf(page: Page, backupId: string) {
   return body.response.manifest as { files: { kind: string; name: string; size: number; sha256: string }[] };
 }
 
-async function openDownload(page: Page, backupId: string, label: "Database (.gz)" | "Liferay (.tgz)") {
-  await page.getByRole("button", { name: `Actions for ${backupId}` }).click();
-  await page.getByRole("menuitem", { name: "Download" }).click();
-  const dialog = page.getByRole("dialog", { name: "Download backup" });
-  await expect(dialog).toContainText(backupId);
-  const download = page.waitForEvent("download");
-  await dialog.getByRole("link", { name: label }).click();
-  const result = await download;
-  await dialog.getByRole("button", { name: "Close" }).click();
-  await expect(dialog).toHaveCount(0);
-  return result;
-}
-
 test.describe("Backups page", () => {
-  test("an administrator lists prd's backups newest first and downloads both files", async ({ consolePage, page }, testInfo) => {
-    await consolePage.signIn("Ada Admin");
-    await consolePage.environment("prd").getByRole("link", { name: "Open" }).click();
+  test("an administrator lists prd's backups newest first and downloads both files", async ({
+    signInPage,
+    environmentsPage,
+    backupsPage,
+    activityPage,
+    page,
+  }, testInfo) => {
+    await signInPage.signIn("Ada Admin");
+    await environmentsPage.environment("prd").getByRole("link", { name: "Open" }).click();
     await expect(page).toHaveURL(/\/projects\/acme\/prd\/backups$/);
     await expect(page.getByRole("heading", { name: "acme-prd" })).toBeVisible();
 
-    await expect(rows(page)).toHaveCount(4);
-    const times = await page
-      .getByRole("table")
-      .locator("time")
-      .evaluateAll((els) => els.map((el) => el.getAttribute("datetime") ?? ""));
+    await expect(backupsPage.rows()).toHaveCount(4);
+    const times = await backupsPage.table.locator("time").evaluateAll((els) => els.map((el) => el.getAttribute("datetime") ?? ""));
     expect(times).toEqual([...times].sort().reverse());
-    const failed = rows(page).filter({ hasText: "Failed" });
+    const failed = backupsPage.rows().filter({ hasText: "Failed" });
     await expect(failed).toHaveCount(1);
     await expect(failed).toContainText("Connection refused");
 
-    const completed = rows(page).filter({ hasText: "Completed" }).first();
-    const backupId = (await completed.getByRole("rowheader").textContent())!.trim();
+    const completed = backupsPage.rows().filter({ hasText: "Completed" }).first();
+    const backupId = await backupsPage.backupIdOf(completed);
     expect(backupId).toMatch(/^acme-[a-z]+-\d{12}$/);
     const manifest = await manifestOf(page, backupId);
 
-    const database = await openDownload(page, backupId, "Database (.gz)");
+    const database = await backupsPage.download(backupId, "Database (.gz)");
     expect(database.suggestedFilename()).toBe(`${backupId}-database.gz`);
     const databasePath = testInfo.outputPath("database.gz");
     await database.saveAs(databasePath);
@@ -69,7 +52,7 @@ test.describe("Backups page", () => {
     expect(sql).toContain("CREATE TABLE");
     expect(sql).toContain("PostgreSQL database dump complete");
 
-    const volume = await openDownload(page, backupId, "Liferay (.tgz)");
+    const volume = await backupsPage.download(backupId, "Liferay (.tgz)");
     expect(volume.suggestedFilename()).toBe(`${backupId}-volume.tgz`);
     const volumePath = testInfo.outputPath("volume.tgz");
     await volume.saveAs(volumePath);
@@ -79,26 +62,26 @@ test.describe("Backups page", () => {
     for (const entry of entries) expect(entry).toMatch(/^document_library\//);
 
     // Every download is in the environment's activity: who, which file, how much.
-    await page.getByRole("link", { name: "Activity" }).click();
-    const downloads = page.getByRole("row").filter({ hasText: "Downloaded a backup file" }).filter({ hasText: backupId });
+    await backupsPage.activityLink.click();
+    const downloads = activityPage.entries("Downloaded a backup file", backupId);
     await expect(downloads).toHaveCount(2);
     await expect(downloads.filter({ hasText: "database.gz" })).toContainText("admin@acme.test");
     await expect(downloads.filter({ hasText: "volume.tgz" })).toContainText(/KiB/);
   });
 
-  test("the Actions menu works from the keyboard and copies the ID", async ({ consolePage, page, context }) => {
+  test("the Actions menu works from the keyboard and copies the ID", async ({ signInPage, backupsPage, page, context }) => {
     await context.grantPermissions(["clipboard-read", "clipboard-write"]);
-    await consolePage.signIn("Ada Admin", "/projects/acme/uat/backups");
-    await expect(rows(page)).toHaveCount(2);
-    const backupId = (await rows(page).first().getByRole("rowheader").textContent())!.trim();
-    const trigger = page.getByRole("button", { name: `Actions for ${backupId}` });
+    await signInPage.signIn("Ada Admin", "/projects/acme/uat/backups");
+    await expect(backupsPage.rows()).toHaveCount(2);
+    const backupId = await backupsPage.backupIdOf(backupsPage.rows().first());
+    const trigger = backupsPage.actionsButton(backupId);
     await trigger.focus();
     await page.keyboard.press("Enter");
-    const menu = page.getByRole("menu");
+    const menu = backupsPage.menu;
     await expect(menu.getByRole("menuitem")).toHaveText(["Download", "Restore…", "Copy ID", "Delete…"]);
     await expect(menu.getByRole("menuitem", { name: "Download" })).toBeFocused();
     await page.keyboard.press("Enter");
-    const dialog = page.getByRole("dialog", { name: "Download backup" });
+    const dialog = backupsPage.downloadDialog;
     // Focus moves to the first file; Tab goes on to its Copy link button.
     await expect(dialog.getByRole("link", { name: "Database (.gz)" })).toBeFocused();
     await page.keyboard.press("Tab");
@@ -110,32 +93,31 @@ test.describe("Backups page", () => {
     await expect(dialog).toHaveCount(0);
     await expect(trigger).toBeFocused();
 
-    await trigger.click();
-    await page.getByRole("menuitem", { name: "Copy ID" }).click();
+    await backupsPage.choose(backupId, "Copy ID");
     await expect(page.getByRole("status").filter({ hasText: "Copied" })).toHaveText(`Copied ${backupId}`);
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(backupId);
   });
 
-  test("filters by status and origin", async ({ consolePage, page }) => {
-    await consolePage.signIn("Ada Admin", "/projects/acme/prd/backups");
-    await expect(rows(page)).toHaveCount(4);
-    await page.getByLabel("Status").selectOption("failed");
-    await expect(rows(page)).toHaveCount(1);
-    await page.getByLabel("Status").selectOption("");
-    await page.getByLabel("Origin").selectOption("uploaded");
-    await expect(rows(page)).toHaveCount(1);
-    await expect(rows(page)).toContainText("Uploaded");
-    await page.getByLabel("Origin").selectOption("imported");
+  test("filters by status and origin", async ({ signInPage, backupsPage, page }) => {
+    await signInPage.signIn("Ada Admin", "/projects/acme/prd/backups");
+    await expect(backupsPage.rows()).toHaveCount(4);
+    await backupsPage.statusFilter.selectOption("failed");
+    await expect(backupsPage.rows()).toHaveCount(1);
+    await backupsPage.statusFilter.selectOption("");
+    await backupsPage.originFilter.selectOption("uploaded");
+    await expect(backupsPage.rows()).toHaveCount(1);
+    await expect(backupsPage.rows()).toContainText("Uploaded");
+    await backupsPage.originFilter.selectOption("imported");
     await expect(page.getByText("No backups match these filters.")).toBeVisible();
   });
 
-  test("a member gets no production download, in the menu or directly", async ({ consolePage, page }) => {
-    await consolePage.signIn("Max Member", "/projects/acme/prd/backups");
+  test("a member gets no production download, in the menu or directly", async ({ signInPage, backupsPage, page }) => {
+    await signInPage.signIn("Max Member", "/projects/acme/prd/backups");
     await expect(page.getByText("Only production environment administrators can download backups")).toBeVisible();
-    const completed = rows(page).filter({ hasText: "Completed" }).first();
-    const backupId = (await completed.getByRole("rowheader").textContent())!.trim();
-    await page.getByRole("button", { name: `Actions for ${backupId}` }).click();
-    await expect(page.getByRole("menu").getByRole("menuitem")).toHaveText(["Copy ID"]);
+    const completed = backupsPage.rows().filter({ hasText: "Completed" }).first();
+    const backupId = await backupsPage.backupIdOf(completed);
+    await backupsPage.actionsButton(backupId).click();
+    await expect(backupsPage.menu.getByRole("menuitem")).toHaveText(["Copy ID"]);
     await page.keyboard.press("Escape");
 
     for (const kind of ["database", "volume"]) {
@@ -145,9 +127,9 @@ test.describe("Backups page", () => {
     }
 
     // Outside production, members may download.
-    await page.goto("/projects/acme/dev/backups");
-    const devId = (await rows(page).first().getByRole("rowheader").textContent())!.trim();
-    const download = await openDownload(page, devId, "Database (.gz)");
+    await backupsPage.goto("dev");
+    const devId = await backupsPage.backupIdOf(backupsPage.rows().first());
+    const download = await backupsPage.download(devId, "Database (.gz)");
     expect(download.suggestedFilename()).toBe(`${devId}-database.gz`);
     expect(await download.failure()).toBeNull();
   });

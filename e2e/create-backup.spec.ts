@@ -4,14 +4,14 @@ import zlib from "node:zlib";
 import { expect, test } from "./fixtures";
 import { demoDatabase, withDemoDatabase } from "./helpers/demo-databases";
 
-test("an administrator creates a backup of dev's real database and watches it complete", async ({ consolePage, page }, testInfo) => {
+test("an administrator creates a backup of dev's real database and watches it complete", async ({ signInPage, backupsPage, page }, testInfo) => {
   // The embedded default's demo gives dev a PostgreSQL database of its own: nothing to configure first.
-  await consolePage.signIn("Ada Admin", "/projects/acme/dev/backups");
-  await page.getByRole("button", { name: "Create backup" }).click();
-  const queued = page.getByRole("status").filter({ hasText: "is queued" });
+  await signInPage.signIn("Ada Admin", "/projects/acme/dev/backups");
+  await backupsPage.createButton.click();
+  const queued = backupsPage.queued();
   await expect(queued).toBeVisible();
-  const backupId = (await queued.locator(".font-mono").textContent())!.trim();
-  const row = page.getByRole("row").filter({ hasText: backupId });
+  const backupId = await backupsPage.backupIdIn(queued);
+  const row = backupsPage.row(backupId);
   await expect(row).toContainText("Manual");
   await expect(row).toContainText("Completed", { timeout: 60_000 });
 

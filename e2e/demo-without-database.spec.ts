@@ -25,26 +25,28 @@ test.afterAll(async () => {
   await server.destroy();
 });
 
-test("without a database server, Create backup, Restore… and Settings say what is missing and the fix", async ({ consolePage, page }) => {
+test("without a database server, Create backup, Restore… and Settings say what is missing and the fix", async ({
+  signInPage,
+  backupsPage,
+  settingsPage,
+  page,
+}) => {
   test.setTimeout(90_000);
-  await consolePage.signIn("Ada Admin", `${server.url}/projects/acme/dev/backups`);
+  await signInPage.signIn("Ada Admin", `${server.url}/projects/acme/dev/backups`);
 
   // Before pressing anything, beside the button.
-  await expect(page.getByRole("note", { name: "Before you create a backup" })).toHaveText(
-    `acme-dev has no database connection (engine, host, database name and user) configured: ${WHY}`,
-  );
-  await page.getByRole("button", { name: "Create backup" }).click();
+  await expect(backupsPage.beforeCreateNote).toHaveText(`acme-dev has no database connection (engine, host, database name and user) configured: ${WHY}`);
+  await backupsPage.createButton.click();
   await expect(page.getByRole("alert").filter({ hasText: "cannot make a backup" })).toHaveText(
     `acme-dev has no database connection (engine, host, database name and user) configured, so Lifeboat cannot make a backup of it. ${WHY}`,
   );
-  await expect(page.getByRole("status").filter({ hasText: "is queued" })).toHaveCount(0);
+  await expect(backupsPage.queued()).toHaveCount(0);
 
   // A seeded demo backup cannot be restored into uat either, and the dialog says why.
-  const completed = page.getByRole("row").filter({ hasText: "Completed" }).first();
-  const backupId = (await completed.getByRole("rowheader").textContent())!.trim();
-  await completed.getByRole("button", { name: `Actions for ${backupId}` }).click();
-  await page.getByRole("menuitem", { name: "Restore…" }).click();
-  const dialog = page.getByRole("dialog", { name: "Restore backup" });
+  const completed = backupsPage.rows().filter({ hasText: "Completed" }).first();
+  const backupId = await backupsPage.backupIdOf(completed);
+  await backupsPage.choose(backupId, "Restore…");
+  const dialog = backupsPage.restoreDialog;
   await dialog.getByLabel("Restore into").selectOption({ label: "acme-uat (User acceptance)" });
   await dialog.getByRole("button", { name: "Restore into acme-uat" }).click();
   await expect(dialog.getByRole("alert")).toHaveText(
@@ -54,7 +56,7 @@ test("without a database server, Create backup, Restore… and Settings say what
 
   // The Settings page: not ready, with the same line; the document library was made all the same.
   await page.goto(`${server.url}/projects/acme/dev/settings`);
-  const readiness = page.getByRole("region", { name: "Ready to back up and restore?" });
+  const readiness = settingsPage.readiness;
   await expect(readiness.getByRole("status")).toHaveText(
     `Not ready: acme-dev has no database connection (engine, host, database name and user) configured: ${WHY}`,
   );

@@ -3,18 +3,17 @@ import { request as playwrightRequest } from "@playwright/test";
 import { expect, test } from "./fixtures";
 
 test("Copy link in the Download dialog gives a link that downloads without signing in, and an edited one is refused", async ({
-  consolePage,
+  signInPage,
+  backupsPage,
   page,
   context,
   baseURL,
 }) => {
   await context.grantPermissions(["clipboard-read", "clipboard-write"]);
-  await consolePage.signIn("Ada Admin", "/projects/acme/prd/backups");
-  const firstRow = page.getByRole("table").getByRole("row").nth(1);
-  const backupId = (await firstRow.getByRole("rowheader").textContent())!.trim();
-  await firstRow.getByRole("button", { name: `Actions for ${backupId}` }).click();
-  await page.getByRole("menuitem", { name: "Download" }).click();
-  const dialog = page.getByRole("dialog", { name: "Download backup" });
+  await signInPage.signIn("Ada Admin", "/projects/acme/prd/backups");
+  const backupId = await backupsPage.backupIdOf(backupsPage.firstRow());
+  await backupsPage.choose(backupId, "Download");
+  const dialog = backupsPage.downloadDialog;
   await dialog.getByRole("button", { name: "Copy link (1 hour) to Database (.gz)" }).click();
   await expect(dialog.getByRole("status")).toContainText("Copied a link to Database (.gz)");
   const link = await page.evaluate(() => navigator.clipboard.readText());

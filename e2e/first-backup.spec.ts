@@ -2,7 +2,6 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 
-import type { Download, Page } from "@playwright/test";
 import { x as extractTar } from "tar";
 
 import { expect, test } from "./fixtures";
@@ -15,46 +14,36 @@ import { demoDatabase, demoLibrary, folderDigest, withDemoDatabase } from "./hel
  * files and find the demo's documents in volume.tgz.
  */
 
-async function download(page: Page, backupId: string, label: "Database (.gz)" | "Liferay (.tgz)"): Promise<Download> {
-  await page.getByRole("button", { name: `Actions for ${backupId}` }).click();
-  await page.getByRole("menuitem", { name: "Download" }).click();
-  const dialog = page.getByRole("dialog", { name: "Download backup" });
-  const started = page.waitForEvent("download");
-  await dialog.getByRole("link", { name: label }).click();
-  const file = await started;
-  await dialog.getByRole("button", { name: "Close" }).click();
-  await expect(dialog).toHaveCount(0);
-  return file;
-}
-
-test("with nothing configured, an administrator backs up dev, restores it into uat and downloads both files", async ({ consolePage, page }, testInfo) => {
+test("with nothing configured, an administrator backs up dev, restores it into uat and downloads both files", async ({
+  signInPage,
+  settingsPage,
+  backupsPage,
+  page,
+}, testInfo) => {
   test.setTimeout(120_000);
-  await consolePage.signIn("Ada Admin", "/projects/acme/dev/settings");
+  await signInPage.signIn("Ada Admin", "/projects/acme/dev/settings");
   // The demo's own sources, set by the seed: the Settings page says they are ready and that they are demo data.
-  await expect(page.getByRole("region", { name: "Ready to back up and restore?" }).getByRole("status")).toHaveText(
-    "Ready: Create backup and Restore… can run now.",
-  );
+  await expect(settingsPage.readiness.getByRole("status")).toHaveText("Ready: Create backup and Restore… can run now.");
   await expect(page.getByText(/^Demo data: the database .*_dev on .* and the document library .*acme-dev\/document_library/)).toBeVisible();
   const devLibrary = demoLibrary("dev");
 
-  await page.getByRole("link", { name: "Backups" }).click();
-  await expect(page.getByRole("note", { name: "Before you create a backup" })).toHaveCount(0);
-  await page.getByRole("button", { name: "Create backup" }).click();
-  const queued = page.getByRole("status").filter({ hasText: "is queued" });
+  await settingsPage.backupsLink.click();
+  await expect(backupsPage.beforeCreateNote).toHaveCount(0);
+  await backupsPage.createButton.click();
+  const queued = backupsPage.queued();
   await expect(queued).toBeVisible();
-  const backupId = (await queued.locator(".font-mono").textContent())!.trim();
-  const row = page.getByRole("row").filter({ hasText: backupId });
+  const backupId = await backupsPage.backupIdIn(queued);
+  const row = backupsPage.row(backupId);
   await expect(row).toContainText("Completed", { timeout: 60_000 });
 
-  await row.getByRole("button", { name: `Actions for ${backupId}` }).click();
-  await page.getByRole("menuitem", { name: "Restore…" }).click();
-  const dialog = page.getByRole("dialog", { name: "Restore backup" });
+  await backupsPage.choose(backupId, "Restore…");
+  const dialog = backupsPage.restoreDialog;
   await dialog.getByLabel("Restore into").selectOption({ label: "acme-uat (User acceptance)" });
   await dialog.getByRole("button", { name: "Restore into acme-uat" }).click();
   await expect(dialog.getByRole("status")).toContainText("The restore into acme-uat is queued");
   await dialog.getByRole("link", { name: "Go to acme-uat" }).click();
   await expect(page).toHaveURL(/\/projects\/acme\/uat\/backups/);
-  await expect(page.getByRole("list", { name: "Restores" }).getByRole("listitem").filter({ hasText: backupId })).toContainText("Restored", {
+  await expect(backupsPage.restore(backupId)).toContainText("Restored", {
     timeout: 90_000,
   });
   // uat's database is dev's portal now.
@@ -62,15 +51,15 @@ test("with nothing configured, an administrator backs up dev, restores it into u
   expect(company?.webid).toBe("dev.acme.com");
 
   // Both files, from the Actions menu of the backup (uat's page lists dev's backups under dev).
-  await page.goto("/projects/acme/dev/backups");
+  await backupsPage.goto("dev");
   const databaseFile = testInfo.outputPath("database.gz");
-  await (await download(page, backupId, "Database (.gz)")).saveAs(databaseFile);
+  await (await backupsPage.download(backupId, "Database (.gz)")).saveAs(databaseFile);
   const dump = zlib.gunzipSync(fs.readFileSync(databaseFile)).toString("utf8");
   expect(dump).toContain("CREATE TABLE public.journalarticle");
   expect(dump).toMatch(/COPY public\.dlfileentry \(/);
 
   const volumeFile = testInfo.outputPath("volume.tgz");
-  await (await download(page, backupId, "Liferay (.tgz)")).saveAs(volumeFile);
+  await (await backupsPage.download(backupId, "Liferay (.tgz)")).saveAs(volumeFile);
   const extracted = testInfo.outputPath("extracted");
   fs.mkdirSync(extracted);
   await extractTar({ file: volumeFile, cwd: extracted, strict: true });

@@ -4,19 +4,19 @@ import path from "node:path";
 import { expect, test } from "./fixtures";
 import { databaseSnapshot, demoDatabase, demoLibrary, folderDigest, withDemoDatabase } from "./helpers/demo-databases";
 
-test("an administrator creates a backup in dev, watches it complete and restores it into uat", async ({ consolePage, page }) => {
+test("an administrator creates a backup in dev, watches it complete and restores it into uat", async ({ signInPage, backupsPage, activityPage, page }) => {
   test.setTimeout(120_000);
-  await consolePage.signIn("Ada Admin", "/projects/acme/dev/backups");
+  await signInPage.signIn("Ada Admin", "/projects/acme/dev/backups");
   // The demo's own sources: dev's and uat's databases and document libraries, as the seed made them.
   const devLibrary = demoLibrary("dev");
   const uatLibrary = demoLibrary("uat");
 
   // Create the backup from the page and watch it complete.
-  await page.getByRole("button", { name: "Create backup" }).click();
-  const queued = page.getByRole("status").filter({ hasText: "is queued" });
+  await backupsPage.createButton.click();
+  const queued = backupsPage.queued();
   await expect(queued).toBeVisible();
-  const backupId = (await queued.locator(".font-mono").textContent())!.trim();
-  const row = page.getByRole("row").filter({ hasText: backupId });
+  const backupId = await backupsPage.backupIdIn(queued);
+  const row = backupsPage.row(backupId);
   await expect(row).toContainText("Completed", { timeout: 60_000 });
   const devTables = await databaseSnapshot(demoDatabase("dev"));
   const devFiles = folderDigest(devLibrary);
@@ -29,9 +29,8 @@ test("an administrator creates a backup in dev, watches it complete and restores
   expect(await databaseSnapshot(demoDatabase("uat"))).not.toEqual(devTables);
 
   // Production asks for its name to be typed; the button stays disabled until it is.
-  await row.getByRole("button", { name: `Actions for ${backupId}` }).click();
-  await page.getByRole("menuitem", { name: "Restore…" }).click();
-  const dialog = page.getByRole("dialog", { name: "Restore backup" });
+  await backupsPage.choose(backupId, "Restore…");
+  const dialog = backupsPage.restoreDialog;
   await expect(dialog).toBeVisible();
   await dialog.getByLabel("Restore into").selectOption({ label: "acme-prd (Live site) — production" });
   const restorePrd = dialog.getByRole("button", { name: "Restore into acme-prd" });
@@ -48,8 +47,7 @@ test("an administrator creates a backup in dev, watches it complete and restores
   await dialog.getByRole("link", { name: "Go to acme-uat" }).click();
   await expect(page).toHaveURL(/\/projects\/acme\/uat\/backups/);
 
-  const restores = page.getByRole("list", { name: "Restores" });
-  const restore = restores.getByRole("listitem").filter({ hasText: backupId });
+  const restore = backupsPage.restore(backupId);
   await expect(restore).toContainText("Restored", { timeout: 90_000 });
 
   // uat now holds exactly dev's data and files, and dev is as it was.
@@ -57,8 +55,7 @@ test("an administrator creates a backup in dev, watches it complete and restores
   expect(folderDigest(uatLibrary)).toEqual(devFiles);
   expect(await databaseSnapshot(demoDatabase("dev"))).toEqual(devTables);
 
-  await page.getByRole("link", { name: "Activity" }).click();
-  const activity = page.getByRole("row").filter({ hasText: backupId });
-  await expect(activity.filter({ hasText: "Restored a backup" })).toBeVisible();
-  await expect(activity.filter({ hasText: "Asked for a restore" })).toBeVisible();
+  await backupsPage.activityLink.click();
+  await expect(activityPage.entries(backupId, "Restored a backup")).toBeVisible();
+  await expect(activityPage.entries(backupId, "Asked for a restore")).toBeVisible();
 });

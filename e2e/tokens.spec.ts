@@ -17,32 +17,28 @@ function basicAuth(email: string, token: string): string {
 }
 
 test.describe("API tokens", () => {
-  test("Ada creates a uat token, sees it once, uses it, revokes it, and it stops working", async ({ consolePage, page, baseURL }) => {
-    await consolePage.signIn("Ada Admin", "/tokens");
-    await expect(page.getByRole("heading", { name: "API tokens", level: 1 })).toBeVisible();
-    await expect(page.getByRole("link", { name: "API tokens" })).toBeVisible();
+  test("Ada creates a uat token, sees it once, uses it, revokes it, and it stops working", async ({ signInPage, tokensPage, page, baseURL }) => {
+    await signInPage.signIn("Ada Admin", "/tokens");
+    await expect(tokensPage.heading).toBeVisible();
+    await expect(tokensPage.headerLink).toBeVisible();
 
     // A name is required, and the form says so.
-    await page.getByRole("button", { name: "Create token" }).click();
+    await tokensPage.createButton.click();
     await expect(page.getByRole("alert").filter({ hasText: "Give the token a name" })).toBeVisible();
 
     const name = `e2e uat ${Date.now()}`;
-    await page.getByLabel("Name", { exact: true }).fill(name);
-    await page.getByLabel("Expires after", { exact: true }).selectOption({ label: "30 days" });
-    await page.getByLabel("Environment", { exact: true }).selectOption({ label: "acme-uat" });
-    await page.getByRole("button", { name: "Create token" }).click();
+    await tokensPage.nameInput.fill(name);
+    await tokensPage.expiresSelect.selectOption({ label: "30 days" });
+    await tokensPage.environmentSelect.selectOption({ label: "acme-uat" });
+    await tokensPage.createButton.click();
 
-    const reveal = page.getByRole("region", { name: "New token" });
+    const reveal = tokensPage.reveal;
     await expect(reveal.getByRole("heading", { name: "Copy your new token now" })).toBeVisible();
-    const tokenBox = reveal.getByLabel("Token value");
-    const token = await tokenBox.inputValue();
+    const token = await tokensPage.tokenValue.inputValue();
     expect(token).toMatch(/^lbt_[A-Za-z0-9_-]{43}$/);
     await expect(reveal.getByRole("button", { name: "Copy" })).toBeVisible();
 
-    const row = page
-      .getByRole("table", { name: "Your API tokens" })
-      .getByRole("row")
-      .filter({ has: page.getByRole("rowheader", { name }) });
+    const row = tokensPage.row(name);
     await expect(row).toContainText("acme-uat");
     await expect(row).toContainText(token.slice(0, 10));
     await expect(row).toContainText("Active");
@@ -80,13 +76,13 @@ test.describe("API tokens", () => {
       expect((await bearer.post("/api/v1/tokens", { data: { name: "minted", expiresInDays: null } })).status()).toBe(403);
 
       // Revoke in the UI, with confirmation.
-      await row.getByRole("button", { name: `Revoke ${name}` }).click();
-      const dialog = page.getByRole("dialog", { name: `Revoke ${name}?` });
+      await tokensPage.revokeButton(name).click();
+      const dialog = tokensPage.revokeDialog(name);
       await expect(dialog).toContainText("stop working at once");
       await dialog.getByRole("button", { name: "Revoke token" }).click();
       await expect(dialog).toHaveCount(0);
       await expect(row).toContainText("Revoked");
-      await expect(row.getByRole("button", { name: `Revoke ${name}` })).toHaveCount(0);
+      await expect(tokensPage.revokeButton(name)).toHaveCount(0);
 
       const after = await bearer.get("/api/v1/environments", { maxRedirects: 0 });
       expect(after.status()).toBe(401);

@@ -215,7 +215,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     host: e.HOST,
     port: e.PORT,
     dataDir,
-    database: e.DATABASE_URL ? { kind: "postgres", url: e.DATABASE_URL } : { kind: "pglite", dataDir: path.join(/*turbopackIgnore: true*/ dataDir, "pglite") },
+    database: databaseLocation(e.DATABASE_URL, dataDir),
     storage,
     oidc,
     authSecret: e.AUTH_SECRET,
@@ -233,6 +233,23 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     demoDatabasePrefix: e.DEMO_DATABASE_PREFIX,
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** DATABASE_URL's PostgreSQL server, else the embedded PGlite folder under DATA_DIR. */
+function databaseLocation(databaseUrl: string | undefined, dataDir: string): AppConfig["database"] {
+  return databaseUrl ? { kind: "postgres", url: databaseUrl } : { kind: "pglite", dataDir: path.join(/*turbopackIgnore: true*/ dataDir, "pglite") };
+}
+
+/**
+ * Only the database settings (DATABASE_URL, DATA_DIR), for `npm run db:migrate`: migrating needs no
+ * sign-in or storage settings, so it must not refuse to run for want of them.
+ */
+export function parseDatabaseConfig(env: Record<string, string | undefined> = process.env): AppConfig["database"] {
+  const parsed = envSchema.pick({ DATA_DIR: true, DATABASE_URL: true }).safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".") || "environment"}: ${issue.message}`));
+  }
+  return databaseLocation(parsed.data.DATABASE_URL, path.resolve(/*turbopackIgnore: true*/ parsed.data.DATA_DIR));
 }
 
 /** The group the development sign-in's demo operator carries; the default operator group of the embedded default. */

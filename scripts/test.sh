@@ -16,6 +16,8 @@ fi
 rm -rf .reports && mkdir -p .reports
 npx tsc --noEmit -p tsconfig.json
 npx prettier --check . </dev/null
+npm run --silent lint </dev/null
+npm run --silent db:check </dev/null
 npx vitest run --reporter=default --reporter=json --outputFile.json=.reports/unit.json </dev/null
 npx next build </dev/null
 npx playwright test </dev/null

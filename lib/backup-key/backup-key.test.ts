@@ -24,6 +24,7 @@ import { createTestDatabase } from "@/lib/db/testing";
 import { createNodeRouter } from "@/lib/http/node-router";
 import { createStorage } from "@/lib/storage";
 import type { Storage } from "@/lib/storage/types";
+import { trackHandlers } from "@/lib/testing/handler-tracker";
 
 import { backupKeyMatches, createBackupKeyHandler } from "./handler";
 
@@ -75,6 +76,7 @@ describe("the backup-key endpoint (POST /api/v1/utils/backup/)", () => {
   let server: Server;
   let base: string;
   let key: string | undefined = BACKUP_KEY;
+  const handlers = trackHandlers([{ methods: ["POST"], pattern: /^\/api\/v1\/utils\/backup\/?$/, handler: createBackupKeyHandler({ backupKey: () => key }) }]);
   const cookies: Record<"admin" | "member" | "nonprod", string> = { admin: "", member: "", nonprod: "" };
   const made: Record<string, { id: string; database: Buffer; volume: Buffer }> = {};
 
@@ -130,16 +132,12 @@ describe("the backup-key endpoint (POST /api/v1/utils/backup/)", () => {
   }
 
   async function auditRows(backupId: string) {
-    // The audit row is written once the response has ended; give it a moment.
-    for (let i = 0; i < 100; i++) {
-      const rows = await handle.db
-        .select()
-        .from(auditEvents)
-        .where(and(eq(auditEvents.backupId, backupId), eq(auditEvents.action, "backup.key_download")));
-      if (rows.length > 0) return rows;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return [];
+    // The audit row is written once the response has ended: when the handler has returned.
+    await handlers.settled();
+    return handle.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.backupId, backupId), eq(auditEvents.action, "backup.key_download")));
   }
 
   function seedLine(template: string, aesKey = ""): string {
@@ -170,9 +168,7 @@ describe("the backup-key endpoint (POST /api/v1/utils/backup/)", () => {
     made.uat = await storeBackup("uat", new Date("2026-01-15T03:00:00Z"));
     made.running = await storeBackup("dev", new Date("2026-03-01T03:00:00Z"), "running");
 
-    const route = createNodeRouter([
-      { methods: ["POST"], pattern: /^\/api\/v1\/utils\/backup\/?$/, handler: createBackupKeyHandler({ backupKey: () => key }) },
-    ]);
+    const route = createNodeRouter(handlers.routes);
     server = createServer((req, res) => {
       if (!route(req, res)) res.writeHead(404).end();
     });

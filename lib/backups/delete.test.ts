@@ -9,7 +9,6 @@ import type { Actor } from "@/lib/auth/permissions";
 import type { DbHandle } from "@/lib/db/client";
 import { listAuditEvents } from "@/lib/db/queries/audit";
 import { acquireEnvironmentLock } from "@/lib/db/queries/locks";
-import { resolveEnvironmentRoles } from "@/lib/db/queries/roles";
 import { backupFiles, backups, environments, restores } from "@/lib/db/schema";
 import type { Environment } from "@/lib/db/schema";
 import { DEMO_GROUPS, seedDemoProject } from "@/lib/db/seed";
@@ -20,6 +19,7 @@ import type { Storage } from "@/lib/storage/types";
 
 import { deleteBackup, removeBackup } from "./delete";
 import { insertTestBackup } from "./retention/testing";
+import { actorFor } from "./testing";
 
 const NOW = new Date();
 
@@ -33,15 +33,6 @@ describe.each(DATABASE_KINDS)("deleting a backup on %s", (kind) => {
   let member: Actor;
   let nonprodAdmin: Actor;
 
-  const actorFor = async (email: string, groups: string[], kindOf: Actor["kind"] = "user"): Promise<Actor> => ({
-    kind: kindOf,
-    id: `sub-${email}`,
-    email,
-    name: null,
-    groups,
-    roles: await resolveEnvironmentRoles(handle.db, { groups }),
-    operator: false,
-  });
   const stored = async (backupId: string) => {
     const keys: string[] = [];
     for await (const object of storage.list(`backups/${backupId}/`)) keys.push(object.key);
@@ -63,9 +54,9 @@ describe.each(DATABASE_KINDS)("deleting a backup on %s", (kind) => {
     const byName = async (name: string) => (await handle.db.select().from(environments).where(eq(environments.name, name)))[0]!;
     prd = await byName("prd");
     uat = await byName("uat");
-    admin = await actorFor("alice@acme.test", [DEMO_GROUPS.admins]);
-    member = await actorFor("mia@acme.test", [DEMO_GROUPS.members]);
-    nonprodAdmin = await actorFor("nora@acme.test", [DEMO_GROUPS.nonprodAdmins], "token");
+    admin = await actorFor(handle.db, "alice@acme.test", [DEMO_GROUPS.admins]);
+    member = await actorFor(handle.db, "mia@acme.test", [DEMO_GROUPS.members]);
+    nonprodAdmin = await actorFor(handle.db, "nora@acme.test", [DEMO_GROUPS.nonprodAdmins], "token");
   });
 
   afterAll(async () => {
@@ -114,7 +105,7 @@ describe.each(DATABASE_KINDS)("deleting a backup on %s", (kind) => {
     );
     // Nora administers uat and dev, and is a member of prd: still 403 there.
     expect(await outcome(deleteBackup({ db: handle.db, storage, actor: nonprodAdmin, backupId: inPrd.id }))).toMatch(/^403 /);
-    const stranger = await actorFor("sam@elsewhere.test", ["elsewhere"]);
+    const stranger = await actorFor(handle.db, "sam@elsewhere.test", ["elsewhere"]);
     expect(await outcome(deleteBackup({ db: handle.db, storage, actor: stranger, backupId: inPrd.id }))).toMatch(/^404 /);
     const inUat = await make(uat);
     expect(await outcome(deleteBackup({ db: handle.db, storage, actor: admin, backupId: inUat.id, productionOnly: true }))).toMatch(/^404 /);

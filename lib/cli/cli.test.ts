@@ -512,6 +512,7 @@ describe("lifeboat CLI against the real server", () => {
     const dev = await api.environment("dev");
     await api.handle.db.update(backups).set({ status: "failed", statusReason: "cleared by the test" }).where(eq(backups.environmentId, dev.id));
     await api.handle.db.delete(environmentLocks).where(eq(environmentLocks.environmentId, dev.id));
+    // eslint-disable-next-line drizzle/enforce-delete-with-where -- no job of an earlier test may run while the test plays the worker
     await api.handle.db.delete(jobs);
 
     const waiting = run(["backup", "create", "-p", "acme", "-e", "dev", "--wait", "--json"]);
@@ -543,11 +544,13 @@ describe("lifeboat CLI against the real server", () => {
     const unconfirmed = await run(["backup", "restore", "--backupId", backupId, "-e", "prd", "--confirm", "yes"]);
     expect(unconfirmed.code).toBe(EXIT.usage);
     expect(unconfirmed.stderr).toMatch(/is a production environment: .* With the CLI: --confirm prd\n$/);
-    await api.handle.db.delete(jobs); // nothing may actually restore into the test database
+    // eslint-disable-next-line drizzle/enforce-delete-with-where -- nothing may actually restore into the test database
+    await api.handle.db.delete(jobs);
 
     const waiting = run(["backup", "restore", "--backupId", backupId, "--wait", "--json"]);
     const row = await until(async () => (await api.handle.db.select().from(restores))[0]);
     expect(row).toMatchObject({ backupId, status: "queued" });
+    // eslint-disable-next-line drizzle/enforce-delete-with-where -- the restore's job is dropped: the test plays the worker
     await api.handle.db.delete(jobs);
     await api.handle.db
       .update(restores)

@@ -1,15 +1,13 @@
 import type { FileHandle } from "node:fs/promises";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { Readable } from "node:stream";
 
 import { auditActorType, canDownloadBackup } from "@/lib/auth/permissions";
 import { requireVisibleBackup } from "@/lib/backups/visible";
 import type { Actor } from "@/lib/auth/permissions";
 import { parseBackupId } from "@/lib/backups/backup-id";
-import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
 import { recordAuditEvent } from "@/lib/db/queries/audit";
-import { getBackup } from "@/lib/db/queries/backups";
 import type { BackupFile, Environment } from "@/lib/db/schema";
 import { AppError } from "@/lib/errors";
 import { callerOfNodeRequest, resolveActor, resolveLinkMaker } from "@/lib/http/actor";

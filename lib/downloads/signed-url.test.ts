@@ -140,12 +140,9 @@ describe("signed links on the download path", () => {
     expect(head.status).toBe(200);
     expect(head.headers["content-length"]).toBe(String(DATABASE.length));
 
-    // The audit row is written after the response ends; wait for it rather than for a fixed time.
-    let rows: (typeof auditEvents.$inferSelect)[] = [];
-    for (let i = 0; i < 100 && rows.length < 2; i++) {
-      rows = await h.handle.db.select().from(auditEvents).where(eq(auditEvents.backupId, BACKUP_ID));
-      if (rows.length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    // The audit row is written after the response ends: once the handlers have returned.
+    await h.handlers.settled();
+    const rows = await h.handle.db.select().from(auditEvents).where(eq(auditEvents.backupId, BACKUP_ID));
     const wholeRow = rows.find((r) => r.userAgent === "signed-test/whole");
     const expiresAt = new Date(Number(new URL(url).searchParams.get("expires")) * 1000).toISOString();
     expect(wholeRow).toMatchObject({ action: "backup.download", actor: "signed-url", actorType: "token" });

@@ -214,7 +214,6 @@ async function checkVolume(volumePath: string, options: ReadinessOptions, showSo
  * logged in to: the server check opens a TCP connection and closes it.
  */
 export async function checkEnvironmentReadiness(environment: Environment, options: ReadinessOptions = {}): Promise<EnvironmentReadiness> {
-  const purpose = options.purpose ?? "both";
   const showSources = options.showSources ?? true;
   const label = environmentLabel(environment);
   const note = getSourceNote(environment.id);

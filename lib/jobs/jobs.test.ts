@@ -6,20 +6,13 @@ import { acquireEnvironmentLock, getEnvironmentLock } from "@/lib/db/queries/loc
 import { environments, jobs } from "@/lib/db/schema";
 import { seedDemoProject } from "@/lib/db/seed";
 import { createTestDatabase, DATABASE_KINDS } from "@/lib/db/testing";
+import { until } from "@/lib/testing/until";
 
 import { claimJob, enqueueJob, getJob, jobLockHolder, retryDelayMs } from "./queue";
 import { PermanentJobError, startJobWorker, sweepExpiredJobs } from "./worker";
 import type { JobHandler } from "./worker";
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error("timed out");
-    await wait(20);
-  }
-}
 
 describe.each(DATABASE_KINDS)("job queue on %s", (kind) => {
   let handle: DbHandle;
@@ -156,10 +149,22 @@ describe.each(DATABASE_KINDS)("job queue on %s", (kind) => {
   it("keeps a long job's lease alive with the heartbeat", async () => {
     const queue = `lease-${kind}`;
     const job = await enqueueJob(handle.db, { queue, payload: {} });
-    const stop = startJobWorker({ db: handle.db, handlers: { [queue]: { run: async () => void (await wait(900)) } }, pollMs: 10, leaseMs: 300 });
-    await wait(600);
-    // Twice the lease has passed; without renewals the sweeper would take it.
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const run = async () => {
+      started();
+      await finished;
+    };
+    const stop = startJobWorker({ db: handle.db, handlers: { [queue]: { run } }, pollMs: 10, leaseMs: 300 });
+    await running;
+    const claimedUntil = (await getJob(handle.db, { jobId: job.id }))!.leaseExpiresAt!.getTime();
+    // Twice the lease has passed since the claim (the lease it was claimed with ran out 300 ms ago); without renewals the sweeper would take it.
+    await until(() => Date.now() > claimedUntil + 300, 10_000, 20, "two leases to pass");
     expect(await sweepExpiredJobs({ db: handle.db, handlers: {} })).toBe(0);
+    expect((await getJob(handle.db, { jobId: job.id }))!.leaseExpiresAt!.getTime()).toBeGreaterThan(claimedUntil);
+    finish();
     await stop();
     expect((await getJob(handle.db, { jobId: job.id }))?.status).toBe("completed");
   });

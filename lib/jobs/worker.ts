@@ -7,7 +7,7 @@ import { logger } from "@/lib/logger";
 
 import { runPeriodically } from "./periodic";
 
-import { ABANDONED_REASON, claimJob, completeJob, deferJob, DEFAULT_BACKOFF, failJob, reclaimExpiredJob, releaseJobLocks, renewJobLease } from "./queue";
+import { ABANDONED_REASON, claimJob, completeJob, deferJob, failJob, reclaimExpiredJob, releaseJobLocks, renewJobLease } from "./queue";
 import type { BackoffOptions } from "./queue";
 
 export interface JobContext {

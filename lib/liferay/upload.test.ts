@@ -19,6 +19,7 @@ import { acquireEnvironmentLock, releaseEnvironmentLock } from "@/lib/db/queries
 import { upsertUserOnSignIn } from "@/lib/db/queries/users";
 import { auditEvents, backupFiles, backups } from "@/lib/db/schema";
 import { createNodeRouter } from "@/lib/http/node-router";
+import { until } from "@/lib/testing/until";
 import { createApiToken, revokeApiToken } from "@/lib/tokens/tokens";
 import { startHarness } from "@/lib/uploads/testing";
 import type { Harness, TestUser } from "@/lib/uploads/testing";
@@ -445,18 +446,15 @@ describe("POST /backup/upload when the client goes away", () => {
     req.on("error", () => undefined);
     req.write(head);
     await new Promise<void>((resolve) => req.write(gz(pgDump({ filler: 2 * 1024 * 1024 })), () => resolve()));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The connection drops only once the server is writing the file: there is a half-written file to discard.
+    const tmp = path.join(h.localRoot!, "tmp");
+    const written = async () => [...(await readdir(tmp).catch(() => [])), ...(await storedKeys(h))];
+    await until(async () => (await written()).length > 0, 10_000, 20, "the upload's file in storage");
     req.destroy();
 
-    const tmp = path.join(h.localRoot!, "tmp");
-    const deadline = Date.now() + 10_000;
-    let left: string[] = [];
-    for (;;) {
-      left = [...(await readdir(tmp).catch(() => [])), ...(await storedKeys(h))];
-      if (left.length === 0 || Date.now() > deadline) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(left).toEqual([]);
+    // The handler has returned: whatever it was going to leave behind is there now.
+    await h.handlers.settled();
+    expect(await written()).toEqual([]);
     // The server is not stuck: the next request is answered.
     const health = await runShell(
       `curl -s -X POST http://127.0.0.1:${new URL(h.baseUrl).port}/backup/upload -H 'Authorization: Bearer ${token}' -F 'volume=@/dev/null;filename=volume.tgz'`,

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { lstat, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PassThrough, Readable } from "node:stream";
@@ -8,6 +8,7 @@ import { createStorage, type Storage } from "@/lib/storage";
 import { digestStream, patternSha256, patternSlice, patternStream, readAll, type Pattern } from "./testing/bytes";
 import { createMemoryProbe } from "./testing/memory";
 import { startS3rver, type S3rverHarness } from "./testing/s3rver";
+import { until } from "@/lib/testing/until";
 
 const MiB = 1024 * 1024;
 const PART = 5 * MiB; // S3's minimum for every part but the last
@@ -16,7 +17,37 @@ const MAX_GROWTH = 48 * MiB;
 
 interface Fixture {
   storage: Storage;
+  /** Bytes of `key`, while it is being written, that have reached the backend: on disk, or in requests the server received. */
+  received(key: string): Promise<number>;
+  /** How bytes leave for the backend: one by one to disk, in whole parts to S3. */
+  unit: number;
+  /** How many of `sent` bytes of a part declared `declared` long can have reached the backend before the part ends. */
+  reachable(sent: number, declared: number): number;
   close(): Promise<void>;
+}
+
+/** The bytes on disk of objects and parts of `key` being written (tmp/ and multipart/, see local.ts). */
+async function bytesOnDisk(root: string, key: string): Promise<number> {
+  let total = 0;
+  const sizeOf = async (file: string) => {
+    const info = await lstat(file).catch(() => null);
+    return info?.isFile() ? info.size : 0;
+  };
+  for (const name of await readdir(path.join(root, "tmp")).catch(() => [])) total += await sizeOf(path.join(root, "tmp", name));
+  for (const id of await readdir(path.join(root, "multipart")).catch(() => [])) {
+    const dir = path.join(root, "multipart", id);
+    const manifest = await readFile(path.join(dir, "upload.json"), "utf8").catch(() => "{}");
+    if ((JSON.parse(manifest) as { key?: string }).key !== key) continue;
+    for (const name of await readdir(dir).catch(() => [])) if (/^part-\d+\./.test(name)) total += await sizeOf(path.join(dir, name));
+  }
+  return total;
+}
+
+/** The bodies the S3 server has been sent for `key`, by their Content-Length, counted when each request arrived. */
+function bytesSentTo(server: S3rverHarness, key: string): number {
+  return server.requests
+    .filter((request) => request.method === "PUT" && decodeURIComponent(request.url.split("?")[0] ?? "").endsWith(`/${key}`))
+    .reduce((sum, request) => sum + Number(request.headers["content-length"] ?? 0), 0);
 }
 
 const drivers: { name: string; setup: () => Promise<Fixture> }[] = [
@@ -24,7 +55,13 @@ const drivers: { name: string; setup: () => Promise<Fixture> }[] = [
     name: "local",
     async setup() {
       const root = await mkdtemp(path.join(tmpdir(), "lifeboat-storage-"));
-      return { storage: createStorage({ driver: "local", root }), close: () => rm(root, { recursive: true, force: true }) };
+      return {
+        storage: createStorage({ driver: "local", root }),
+        received: (key) => bytesOnDisk(root, key),
+        unit: 1,
+        reachable: (sent, declared) => Math.min(sent, declared),
+        close: () => rm(root, { recursive: true, force: true }),
+      };
     },
   },
   {
@@ -34,7 +71,15 @@ const drivers: { name: string; setup: () => Promise<Fixture> }[] = [
       // Small parts so lib-storage's multipart path runs at test sizes. (Pagination is covered in
       // s3.test.ts: s3rver cannot return a truncated listing on Node >= 17, see startS3rver.)
       const storage = createStorage({ ...server.config, putPartSize: PART });
-      return { storage, close: () => server.close() };
+      return {
+        storage,
+        received: async (key) => bytesSentTo(server, key),
+        unit: PART,
+        // The driver holds back the chunk that completes the declared size until the body ends (ExactSizeStream), and
+        // the request, headers included, goes out with its first body bytes: until then the server has nothing.
+        reachable: (sent, declared) => (sent >= declared ? 0 : sent),
+        close: () => server.close(),
+      };
     },
   },
 ];
@@ -101,7 +146,9 @@ describe.each(drivers)("$name storage contract", ({ setup }) => {
       const key = `${fresh()}/broken`;
       async function* failing(): AsyncGenerator<Buffer> {
         yield* patternStream({ size: sentBeforeFailing, seed: "doomed" });
-        await new Promise((resolve) => setTimeout(resolve, 50)); // let the first part reach the server
+        // The producer fails only once what could go out has reached the backend (a whole part, for S3).
+        const reached = Math.floor(sentBeforeFailing / fixture.unit) * fixture.unit;
+        await until(async () => (await fixture.received(key)) >= reached, 10_000, 10, `${reached} bytes at the backend`);
         throw new Error("producer crashed");
       }
       await expect(storage.putObject(key, Readable.from(failing(), { objectMode: false }))).rejects.toThrow("producer crashed");
@@ -315,12 +362,16 @@ describe.each(drivers)("$name storage contract", ({ setup }) => {
       const key = `${fresh()}/obj`;
       const { uploadId } = await storage.createMultipartUpload(key);
       async function* slowly(): AsyncGenerator<Buffer> {
+        let sent = 0;
         for (const chunk of chunks) {
           yield chunk;
-          await new Promise((resolve) => setTimeout(resolve, 100)); // time for a server to act on what it has
+          sent += chunk.length;
+          // Once the backend has what was sent (or the driver stopped reading), a server has had its chance to act on it.
+          const reached = fixture.reachable(sent, 100);
+          await until(async () => body.destroyed || (await fixture.received(key)) >= reached, 10_000, 10, `${reached} bytes of the part at the backend`);
         }
       }
-      const body = Readable.from(slowly(), { objectMode: false });
+      const body: Readable = Readable.from(slowly(), { objectMode: false });
 
       await expect(storage.uploadPart({ key, uploadId, partNumber: 1, body, size: 100 })).rejects.toMatchObject({ code: "size_mismatch" });
 

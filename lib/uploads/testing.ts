@@ -21,6 +21,8 @@ import { NODE_ROUTES } from "@/node-routes";
 import { createStorage } from "@/lib/storage";
 import { startS3rver } from "@/lib/storage/testing/s3rver";
 import type { Storage } from "@/lib/storage/types";
+import { trackHandlers } from "@/lib/testing/handler-tracker";
+import type { HandlerTracker } from "@/lib/testing/handler-tracker";
 
 import type { UploadSessionView } from "./view";
 
@@ -53,14 +55,16 @@ export interface Harness {
   localRoot: string | null;
   baseUrl: string;
   users: { admin: TestUser; otherAdmin: TestUser; member: TestUser; stranger: TestUser };
+  /** The byte-path handlers' calls, to wait until the server has begun or finished with a request. */
+  handlers: HandlerTracker;
   environment(name: string): Promise<Environment>;
   /** Stops the byte path and starts a fresh router and server on the same database and storage: a server restart. */
   restart(): Promise<void>;
   close(): Promise<void>;
 }
 
-async function listen(): Promise<Server> {
-  const serve = createNodeRouter(NODE_ROUTES);
+async function listen(handlers: HandlerTracker): Promise<Server> {
+  const serve = createNodeRouter(handlers.routes);
   const server = createServer((req, res) => {
     if (serve(req, res)) return;
     res.writeHead(404).end();
@@ -109,7 +113,8 @@ export async function startHarness({ driver, database = "pglite" }: { driver: St
   g[STORAGE_KEY] = storage;
   process.env.NEXTAUTH_SECRET = TEST_SECRET;
 
-  let server = await listen();
+  const handlers = trackHandlers(NODE_ROUTES);
+  let server = await listen(handlers);
   const users = {
     admin: await makeUser(handle, "alice@acme.test", [DEMO_GROUPS.admins]),
     otherAdmin: await makeUser(handle, "bob@acme.test", [DEMO_GROUPS.admins]),
@@ -123,6 +128,7 @@ export async function startHarness({ driver, database = "pglite" }: { driver: St
     localRoot,
     baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     users,
+    handlers,
     async environment(name) {
       const environment = await getEnvironment(handle.db, { projectId: "acme", name });
       if (!environment) throw new Error(`no environment ${name}`);
@@ -130,7 +136,7 @@ export async function startHarness({ driver, database = "pglite" }: { driver: St
     },
     async restart() {
       await stop(server);
-      server = await listen();
+      server = await listen(handlers);
       harness.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     },
     async close() {
@@ -187,12 +193,16 @@ export function rawPut(
   });
 }
 
-/** Starts sending a part, then drops the connection after `sendBytes`: a laptop closing its lid mid-part. */
-export async function dropMidway(url: string, headers: Record<string, string>, body: Buffer, sendBytes: number): Promise<void> {
+/**
+ * Starts sending a part, then drops the connection after `sendBytes`, once the server is handling it: a laptop
+ * closing its lid mid-part. `h.handlers.settled()` afterwards is the moment the server is done with it.
+ */
+export async function dropMidway(h: Harness, url: string, headers: Record<string, string>, body: Buffer, sendBytes: number): Promise<void> {
+  const begun = h.handlers.started;
   const req = request(url, { method: "PUT", agent: false, headers: { ...headers, "content-length": String(body.length) } });
   req.on("error", () => undefined);
   await new Promise<void>((resolve) => req.write(body.subarray(0, sendBytes), () => resolve()));
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await h.handlers.whenStarted(begun + 1);
   req.destroy();
 }
 

@@ -17,7 +17,6 @@ import { seedBackup } from "@/lib/downloads/testing/seed";
 import { createApiToken } from "@/lib/tokens/tokens";
 import type { Harness } from "@/lib/uploads/testing";
 import { startHarness } from "@/lib/uploads/testing";
-import { NODE_ROUTES } from "@/node-routes";
 
 import { createOpenApiDocument } from "./document";
 

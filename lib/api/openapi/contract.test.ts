@@ -19,6 +19,7 @@ import { NODE_ROUTES } from "@/node-routes";
 import { createApiToken } from "@/lib/tokens/tokens";
 import type { Harness, TestUser } from "@/lib/uploads/testing";
 import { sha256, startHarness } from "@/lib/uploads/testing";
+import { until } from "@/lib/testing/until";
 
 import { createOpenApiDocument } from "./document";
 
@@ -403,11 +404,15 @@ cases(
       body: { database: { sha256: sha256(files.database) }, volume: { sha256: sha256(files.volume) } },
     });
     // The backup is generated in the background; let it finish before the database goes away.
-    for (let i = 0; i < 200; i++) {
-      const polled = await callNext("get", "/api/v1/uploads/{sessionId}", { as: admin, params: { sessionId: completedSession } });
-      if (!["completing", "open"].includes((polled.body as { session: { status: string } }).session.status)) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await until(
+      async () => {
+        const polled = await callNext("get", "/api/v1/uploads/{sessionId}", { as: admin, params: { sessionId: completedSession } });
+        return !["completing", "open"].includes((polled.body as { session: { status: string } }).session.status);
+      },
+      10_000,
+      50,
+      "the completed upload's backup",
+    );
     return reply;
   },
   () => callNext("post", "/api/v1/uploads/{sessionId}/complete", { as: admin, params: { sessionId: completedSession }, body: { database: {} } }),

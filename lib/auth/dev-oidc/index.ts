@@ -12,11 +12,13 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 
+import type * as OidcProviderModule from "oidc-provider";
+import type { Configuration, CookiesSetOptions, Interaction, JWK, Provider } from "oidc-provider";
+
 import { DEMO_USERS } from "./demo-users";
 import type { DemoUser } from "./demo-users";
 import { isLoopbackHost } from "./loopback";
 import { MemoryStore } from "./memory-adapter";
-import type { InteractionDetails, OidcConfiguration, OidcContext, OidcCookieOptions, OidcProvider, OidcProviderModule } from "./oidc-provider-types";
 import { logoutScript, PROVIDER_TITLE, renderLogoutPage, renderMessagePage, renderSignInPage } from "./pages";
 
 export { DEMO_USERS } from "./demo-users";
@@ -163,12 +165,12 @@ export async function startDevOidcProvider(options: DevOidcOptions): Promise<Dev
 // Configuration
 
 function buildConfiguration(
-  oidc: OidcProviderModule,
+  oidc: typeof OidcProviderModule,
   options: DevOidcOptions,
   users: readonly DemoUser[],
   store: MemoryStore,
-  signingKey: Record<string, unknown>,
-): OidcConfiguration {
+  signingKey: JWK,
+): Configuration {
   const { Check } = oidc.interactionPolicy;
   const policy = oidc.interactionPolicy.base();
   // Picking a persona is the point of this provider, so every authorization
@@ -185,7 +187,7 @@ function buildConfiguration(
 
   // Plain http on loopback: cookies cannot be `secure`, and `lax` is what the
   // top-level redirects between Lifeboat and this provider need.
-  const cookieOptions: OidcCookieOptions = { httpOnly: true, sameSite: "lax", secure: false, signed: true };
+  const cookieOptions: CookiesSetOptions = { httpOnly: true, sameSite: "lax", secure: false, signed: true };
 
   return {
     adapter: (model) => store.adapterFor(model),
@@ -304,7 +306,7 @@ class HttpError extends Error {
 }
 
 async function handleInteraction(
-  provider: OidcProvider,
+  provider: Provider,
   users: readonly DemoUser[],
   route: InteractionRoute,
   req: IncomingMessage,
@@ -378,7 +380,7 @@ async function handleInteraction(
   }
 }
 
-async function grantRequestedScopes(provider: OidcProvider, details: InteractionDetails, accountId: string): Promise<string> {
+async function grantRequestedScopes(provider: Provider, details: Interaction, accountId: string): Promise<string> {
   const clientId = details.params.client_id;
   if (typeof clientId !== "string") {
     throw new HttpError(400, "Sign-in request expired", "The sign-in request has no client.");
@@ -474,19 +476,19 @@ const generateKeyPairAsync = promisify(generateKeyPair);
  * Consequence: ID tokens issued before a restart no longer verify, so an old
  * id_token_hint at the logout endpoint is rejected after one.
  */
-async function generateSigningKey(): Promise<Record<string, unknown>> {
+async function generateSigningKey(): Promise<JWK> {
   const { privateKey } = await generateKeyPairAsync("rsa", { modulusLength: 2048 });
   return { ...privateKey.export({ format: "jwk" }), use: "sig", alg: "RS256" };
 }
 
-let oidcModule: Promise<OidcProviderModule> | undefined;
+let oidcModule: Promise<typeof OidcProviderModule> | undefined;
 
 /**
  * oidc-provider prints an "Unsupported runtime" warning on import under Node
  * 20 (it targets Node 22+). Lifeboat supports Node 20, so that line is noise on
  * every start; everything else printed during the import still goes through.
  */
-function loadOidcProvider(): Promise<OidcProviderModule> {
+function loadOidcProvider(): Promise<typeof OidcProviderModule> {
   oidcModule ??= (async () => {
     const original = console.warn;
     const filtered = (...args: unknown[]): void => {
@@ -496,10 +498,7 @@ function loadOidcProvider(): Promise<OidcProviderModule> {
     };
     console.warn = filtered;
     try {
-      // A computed specifier keeps TypeScript from looking for declarations
-      // the package does not ship; see oidc-provider-types.ts.
-      const specifier = "oidc-provider";
-      return (await import(/* @vite-ignore */ specifier)) as OidcProviderModule;
+      return await import("oidc-provider");
     } finally {
       if (console.warn === filtered) console.warn = original;
     }

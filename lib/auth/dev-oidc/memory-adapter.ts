@@ -1,4 +1,4 @@
-import type { AdapterPayload, OidcAdapter } from "./oidc-provider-types";
+import type { Adapter, AdapterPayload } from "oidc-provider";
 
 // Models that die with their grant. Others carry a grantId too (an Interaction
 // records the grant it started from) but must survive its revocation, e.g. the
@@ -23,7 +23,7 @@ export class MemoryStore {
   readonly #userCodes = new Map<string, string>();
   readonly #grants = new Map<string, Set<string>>();
 
-  adapterFor(model: string): OidcAdapter {
+  adapterFor(model: string): Adapter {
     const key = (id: string): string => `${model}:${id}`;
 
     return {

@@ -5,18 +5,18 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type { Actor } from "@/lib/auth/permissions";
+import { runJobsUntilIdle } from "@/lib/backups/testing";
 import { encryptSecret } from "@/lib/crypto/secrets";
 import type { DbHandle } from "@/lib/db/client";
 import { getBackup } from "@/lib/db/queries/backups";
-import { environments, jobs } from "@/lib/db/schema";
+import { environments } from "@/lib/db/schema";
 import type { Environment } from "@/lib/db/schema";
 import { seedDemoProject } from "@/lib/db/seed";
 import { createTestDatabase } from "@/lib/db/testing";
-import { startJobWorker } from "@/lib/jobs/worker";
 import { createStorage } from "@/lib/storage";
 import type { Storage } from "@/lib/storage/types";
 
@@ -122,26 +122,7 @@ describe("backing up every MariaDB database but the ignored ones", () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  async function runJobs(): Promise<void> {
-    const stop = startJobWorker({
-      db: handle.db,
-      handlers: { [CREATE_BACKUP_QUEUE]: createBackupJobHandler({ db: handle.db, storage, volumeRoots: [root] }) },
-      pollMs: 10,
-    });
-    const end = Date.now() + 20_000;
-    while (
-      (
-        await handle.db
-          .select()
-          .from(jobs)
-          .where(sql`${jobs.status} in ('queued', 'running')`)
-      ).length > 0
-    ) {
-      if (Date.now() > end) throw new Error("timed out");
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    await stop();
-  }
+  const runJobs = () => runJobsUntilIdle(handle.db, { [CREATE_BACKUP_QUEUE]: createBackupJobHandler({ db: handle.db, storage, volumeRoots: [root] }) });
 
   it("lists the server's databases and dumps only those not ignored, never the system ones", async () => {
     const command = await resolveDumpCommand({

@@ -16,16 +16,16 @@ import type { DbHandle } from "@/lib/db/client";
 import { listAuditEvents } from "@/lib/db/queries/audit";
 import { getBackup } from "@/lib/db/queries/backups";
 import { acquireEnvironmentLock, getEnvironmentLock } from "@/lib/db/queries/locks";
-import { resolveEnvironmentRoles } from "@/lib/db/queries/roles";
 import { backups, environments, jobs } from "@/lib/db/schema";
 import type { Environment } from "@/lib/db/schema";
 import { DEMO_GROUPS, seedDemoProject } from "@/lib/db/seed";
 import { createTestDatabase, DATABASE_KINDS } from "@/lib/db/testing";
-import { claimJob, getJob } from "@/lib/jobs/queue";
-import { startJobWorker, sweepExpiredJobs } from "@/lib/jobs/worker";
+import { getJob } from "@/lib/jobs/queue";
 import { createStorage } from "@/lib/storage";
 import type { Storage } from "@/lib/storage/types";
 import { isAppError } from "@/lib/errors";
+import { until } from "@/lib/testing/until";
+import { actorFor, configureEnvironment, objectsUnder, runJobsUntilIdle, workerDiesThenSweep } from "@/lib/backups/testing";
 
 import { ABANDONED_BACKUP_REASON, backupObjectKey, createBackupJobHandler, CREATE_BACKUP_QUEUE, progressReporter } from "./create-backup";
 import type { BackupEngineDeps } from "./create-backup";
@@ -132,20 +132,6 @@ async function makeVolume(root: string): Promise<string[]> {
   return files.map((f) => `document_library/${f}`).sort();
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-async function objectsUnder(storage: Storage, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const object of storage.list(prefix)) keys.push(object.key);
-  return keys;
-}
-
 describe("dump commands", () => {
   it("never put the password in argv, and quote excluded PostgreSQL tables exactly", () => {
     const pg = dumpCommand({
@@ -195,38 +181,8 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
   const myTarget = `lb_dst_${suffix}`;
   let volumeFiles: string[];
 
-  const actorFor = async (email: string, groups: string[]): Promise<Actor> => ({
-    kind: "user",
-    id: `sub-${email}`,
-    email,
-    name: null,
-    groups,
-    roles: await resolveEnvironmentRoles(handle.db, { groups }),
-    operator: false,
-  });
-
-  async function configure(name: string, values: Partial<Environment>): Promise<Environment> {
-    const [environment] = await handle.db
-      .update(environments)
-      .set({ excludedTables: [], ...values })
-      .where(eq(environments.name, name))
-      .returning();
-    return environment!;
-  }
-
-  async function runJobs(): Promise<void> {
-    const stop = startJobWorker({ db: handle.db, handlers: { [CREATE_BACKUP_QUEUE]: createBackupJobHandler(deps) }, pollMs: 10 });
-    await until(
-      async () =>
-        (
-          await handle.db
-            .select()
-            .from(jobs)
-            .where(sql`${jobs.status} in ('queued', 'running')`)
-        ).length === 0,
-    );
-    await stop();
-  }
+  const configure = (name: string, values: Partial<Environment>) => configureEnvironment(handle.db, name, values);
+  const runJobs = () => runJobsUntilIdle(handle.db, { [CREATE_BACKUP_QUEUE]: createBackupJobHandler(deps) });
 
   beforeAll(async () => {
     process.env.NEXTAUTH_SECRET = SECRET;
@@ -235,8 +191,8 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
     root = await mkdtemp(path.join(tmpdir(), "lifeboat-engine-"));
     storage = createStorage({ driver: "local", root: path.join(root, "storage") });
     deps = { db: handle.db, storage, progressIntervalMs: 50, volumeRoots: [root] };
-    admin = await actorFor("alice@acme.test", [DEMO_GROUPS.admins]);
-    member = await actorFor("mia@acme.test", [DEMO_GROUPS.members]);
+    admin = await actorFor(handle.db, "alice@acme.test", [DEMO_GROUPS.admins]);
+    member = await actorFor(handle.db, "mia@acme.test", [DEMO_GROUPS.members]);
     volumeFiles = await makeVolume(root);
     createPostgresSource(pgSource);
     psql("postgres", `create database ${pgTarget}`);
@@ -409,17 +365,7 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
       volumePath: volumePath(),
     });
     const queued = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
-    const stop = startJobWorker({ db: handle.db, handlers: { [CREATE_BACKUP_QUEUE]: createBackupJobHandler(fullDeps) }, pollMs: 10 });
-    await until(
-      async () =>
-        (
-          await handle.db
-            .select()
-            .from(jobs)
-            .where(sql`${jobs.status} in ('queued', 'running')`)
-        ).length === 0,
-    );
-    await stop();
+    await runJobsUntilIdle(handle.db, { [CREATE_BACKUP_QUEUE]: createBackupJobHandler(fullDeps) });
     const backup = await getBackup(handle.db, { id: queued.id });
     expect(backup?.status).toBe("failed");
     expect(backup?.statusReason).toMatch(/^The disk Lifeboat stores backups on ran out of space while writing this backup/);
@@ -602,16 +548,19 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
     const queued = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
     const handlers = { [CREATE_BACKUP_QUEUE]: createBackupJobHandler(deps) };
     for (const attempt of [1, 2]) {
-      const job = await claimJob(handle.db, { queues: [CREATE_BACKUP_QUEUE], workerId: `doomed-${attempt}`, leaseMs: 60_000 });
+      const { job, swept } = await workerDiesThenSweep({
+        db: handle.db,
+        queue: CREATE_BACKUP_QUEUE,
+        handlers,
+        workerId: `doomed-${attempt}`,
+        // The worker got as far as marking the backup running and storing part of a file, then died.
+        meanwhile: async () => {
+          await handle.db.execute(sql`update backups set status = 'running' where id = ${queued.id}`);
+          await storage.putObject(backupObjectKey(queued.id, "database"), Readable.from([Buffer.from("partial")]));
+        },
+      });
       expect(job).toBeDefined();
-      // The worker got as far as marking the backup running and storing part of a file, then died.
-      await handle.db.execute(sql`update backups set status = 'running' where id = ${queued.id}`);
-      await storage.putObject(backupObjectKey(queued.id, "database"), Readable.from([Buffer.from("partial")]));
-      await handle.db
-        .update(jobs)
-        .set({ leaseExpiresAt: sql`now() - interval '1 second'` })
-        .where(eq(jobs.id, job!.id));
-      expect(await sweepExpiredJobs({ db: handle.db, handlers })).toBe(1);
+      expect(swept).toBe(1);
       expect(await getEnvironmentLock(handle.db, { environmentId: environment.id })).toBeUndefined();
       const backup = await getBackup(handle.db, { id: queued.id });
       if (attempt === 1) expect(backup?.status).toBe("queued");
@@ -630,15 +579,10 @@ describe.each(DATABASE_KINDS)("backup engine with Lifeboat on %s", (kind) => {
       volumePath: volumePath(),
     });
     const queued = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
-    const job = await claimJob(handle.db, { queues: [CREATE_BACKUP_QUEUE], workerId: "doomed", leaseMs: 60_000 });
-    await handle.db
-      .update(jobs)
-      .set({ leaseExpiresAt: sql`now() - interval '1 second'` })
-      .where(eq(jobs.id, job!.id));
-    await sweepExpiredJobs({ db: handle.db, handlers: { [CREATE_BACKUP_QUEUE]: createBackupJobHandler(deps) } });
+    const { job } = await workerDiesThenSweep({ db: handle.db, queue: CREATE_BACKUP_QUEUE, handlers: { [CREATE_BACKUP_QUEUE]: createBackupJobHandler(deps) } });
     await runJobs();
     expect((await getBackup(handle.db, { id: queued.id }))?.status).toBe("completed");
-    expect((await getJob(handle.db, { jobId: job!.id }))?.attempts).toBe(2);
+    expect((await getJob(handle.db, { jobId: job.id }))?.attempts).toBe(2);
   });
 });
 
@@ -689,11 +633,12 @@ describe("progress", () => {
         progress.add(1000);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
-      await new Promise((resolve) => setTimeout(resolve, 50));
       // About 700 ms at one write per 200 ms: four at most (the first is immediate), however many chunks passed.
       expect(progress.bytes).toBeGreaterThan(50_000);
       expect(updates).toBeGreaterThanOrEqual(3);
       expect(updates).toBeLessThanOrEqual(4);
+      // The last write may still be on its way: wait for it, not for a while.
+      await until(async () => ((await getBackup(handle.db, { id: backup.id }))?.progressBytes ?? 0) > 0, 5_000, 10, "the progress write");
       const stored = await getBackup(handle.db, { id: backup.id });
       expect(stored!.progressBytes).toBeGreaterThan(0);
       expect(stored!.progressBytes).toBeLessThanOrEqual(progress.bytes);

@@ -12,19 +12,18 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import type { Actor } from "@/lib/auth/permissions";
 import { backupObjectKey } from "@/lib/backups/engine/create-backup";
+import { actorFor, objectsUnder, runJobsUntilIdle, workerDiesThenSweep } from "@/lib/backups/testing";
 import { documentLibraryTgz, gz, gzipBombDump, pgDump } from "@/lib/backups/verify/testing";
 import type { DbHandle } from "@/lib/db/client";
 import { listAuditEvents } from "@/lib/db/queries/audit";
 import { getBackup } from "@/lib/db/queries/backups";
 import { getEnvironmentLock } from "@/lib/db/queries/locks";
-import { resolveEnvironmentRoles } from "@/lib/db/queries/roles";
 import { environments, jobs } from "@/lib/db/schema";
 import type { Environment } from "@/lib/db/schema";
 import { DEMO_GROUPS, seedDemoProject } from "@/lib/db/seed";
 import { createTestDatabase, DATABASE_KINDS } from "@/lib/db/testing";
 import { isAppError } from "@/lib/errors";
-import { claimJob, getJob } from "@/lib/jobs/queue";
-import { startJobWorker, sweepExpiredJobs } from "@/lib/jobs/worker";
+import { getJob } from "@/lib/jobs/queue";
 import { createStorage } from "@/lib/storage";
 import type { Storage } from "@/lib/storage/types";
 
@@ -108,20 +107,6 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function objectsUnder(storage: Storage, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const object of storage.list(prefix)) keys.push(object.key);
-  return keys;
-}
-
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
@@ -139,29 +124,7 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
   let environment: Environment;
   let deps: ImportDeps;
 
-  const actorFor = async (email: string, groups: string[]): Promise<Actor> => ({
-    kind: "user",
-    id: `sub-${email}`,
-    email,
-    name: null,
-    groups,
-    roles: await resolveEnvironmentRoles(handle.db, { groups }),
-    operator: false,
-  });
-
-  async function runJobs(): Promise<void> {
-    const stop = startJobWorker({ db: handle.db, handlers: { [IMPORT_QUEUE]: createImportJobHandler(deps) }, pollMs: 10 });
-    await until(
-      async () =>
-        (
-          await handle.db
-            .select()
-            .from(jobs)
-            .where(sql`${jobs.status} in ('queued', 'running')`)
-        ).length === 0,
-    );
-    await stop();
-  }
+  const runJobs = () => runJobsUntilIdle(handle.db, { [IMPORT_QUEUE]: createImportJobHandler(deps) });
 
   async function importAndRun(remoteUrl: string, volumeUrl: string) {
     const queued = await requestImport({ db: handle.db, actor: admin, environment, allowPrivateNetworks: true, input: { remoteUrl, volumeUrl } });
@@ -179,8 +142,8 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
     deps = { db: handle.db, storage, progressIntervalMs: 20, allowPrivateNetworks: true };
     files = { database: gz(pgDump({ filler: 300_000 })), volume: await documentLibraryTgz({ extraBytes: 200_000 }) };
     web = await startFileServer(files);
-    admin = await actorFor("alice@acme.test", [DEMO_GROUPS.admins]);
-    member = await actorFor("mia@acme.test", [DEMO_GROUPS.members]);
+    admin = await actorFor(handle.db, "alice@acme.test", [DEMO_GROUPS.admins]);
+    member = await actorFor(handle.db, "mia@acme.test", [DEMO_GROUPS.members]);
     [environment] = (await handle.db.select().from(environments).where(eq(environments.name, "dev"))) as [Environment];
   });
 
@@ -428,16 +391,19 @@ describe.each(DATABASE_KINDS)("import an external backup, with Lifeboat on %s", 
     });
     const handlers = { [IMPORT_QUEUE]: createImportJobHandler(deps) };
     for (const attempt of [1, 2]) {
-      const job = await claimJob(handle.db, { queues: [IMPORT_QUEUE], workerId: `doomed-${attempt}`, leaseMs: 60_000 });
+      const { job, swept } = await workerDiesThenSweep({
+        db: handle.db,
+        queue: IMPORT_QUEUE,
+        handlers,
+        workerId: `doomed-${attempt}`,
+        // The worker got as far as marking the backup running and storing part of a file, then died.
+        meanwhile: async () => {
+          await handle.db.execute(sql`update backups set status = 'running' where id = ${queued.id}`);
+          await storage.putObject(backupObjectKey(queued.id, "database"), Readable.from([Buffer.from("partial")]));
+        },
+      });
       expect(job).toBeDefined();
-      // The worker got as far as marking the backup running and storing part of a file, then died.
-      await handle.db.execute(sql`update backups set status = 'running' where id = ${queued.id}`);
-      await storage.putObject(backupObjectKey(queued.id, "database"), Readable.from([Buffer.from("partial")]));
-      await handle.db
-        .update(jobs)
-        .set({ leaseExpiresAt: sql`now() - interval '1 second'` })
-        .where(eq(jobs.id, job!.id));
-      expect(await sweepExpiredJobs({ db: handle.db, handlers })).toBe(1);
+      expect(swept).toBe(1);
       expect(await getEnvironmentLock(handle.db, { environmentId: environment.id })).toBeUndefined();
       const backup = await getBackup(handle.db, { id: queued.id });
       if (attempt === 1) expect(backup?.status).toBe("queued");

@@ -11,20 +11,18 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Actor } from "@/lib/auth/permissions";
 import { createBackupJobHandler, CREATE_BACKUP_QUEUE } from "@/lib/backups/engine/create-backup";
 import { requestBackup } from "@/lib/backups/engine/request";
+import { actorFor, configureEnvironment, runJobsUntilIdle, workerDiesThenSweep } from "@/lib/backups/testing";
 import { gz, gzipBombDump, gzipBombVolume, rawTar } from "@/lib/backups/verify/testing";
 import type { DbHandle } from "@/lib/db/client";
 import { listAuditEvents } from "@/lib/db/queries/audit";
 import { getBackup } from "@/lib/db/queries/backups";
 import { acquireEnvironmentLock, getEnvironmentLock } from "@/lib/db/queries/locks";
 import { getRestore } from "@/lib/db/queries/restores";
-import { resolveEnvironmentRoles } from "@/lib/db/queries/roles";
-import { backupFiles, backups, environments, jobs } from "@/lib/db/schema";
+import { backupFiles, backups, jobs } from "@/lib/db/schema";
 import type { Environment } from "@/lib/db/schema";
 import { DEMO_GROUPS, seedDemoProject } from "@/lib/db/seed";
 import { createTestDatabase, DATABASE_KINDS } from "@/lib/db/testing";
 import { isAppError } from "@/lib/errors";
-import { claimJob } from "@/lib/jobs/queue";
-import { startJobWorker, sweepExpiredJobs } from "@/lib/jobs/worker";
 import { createStorage } from "@/lib/storage";
 import type { Storage } from "@/lib/storage/types";
 
@@ -161,14 +159,6 @@ async function exists(target: string): Promise<boolean> {
   );
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 const codeOf = (promise: Promise<unknown>) =>
   promise.then(
     () => "ok",
@@ -193,53 +183,19 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     prd: path.join(root, "prd", "document_library"),
   });
 
-  const actorFor = async (email: string, groups: string[]): Promise<Actor> => ({
-    kind: "user",
-    id: `sub-${email}`,
-    email,
-    name: null,
-    groups,
-    roles: await resolveEnvironmentRoles(handle.db, { groups }),
-    operator: false,
-  });
-
-  async function configure(name: string, values: Partial<Environment>): Promise<Environment> {
-    const [environment] = await handle.db
-      .update(environments)
-      .set({ excludedTables: [], dbPasswordEncrypted: null, ...values })
-      .where(eq(environments.name, name))
-      .returning();
-    return environment!;
-  }
+  const configure = (name: string, values: Partial<Environment>) => configureEnvironment(handle.db, name, values);
 
   const pgEnv = (name: string, database: string, volumePath: string) =>
     configure(name, { dbEngine: "postgresql", dbHost: PG.host, dbPort: PG.port, dbName: database, dbUser: PG.user, volumePath });
   const myEnv = (name: string, database: string, volumePath: string) =>
     configure(name, { dbEngine: "mysql", dbHost: MY.host, dbPort: MY.port, dbName: database, dbUser: MY.user, volumePath });
 
-  async function runJobs(): Promise<void> {
-    const stop = startJobWorker({
-      db: handle.db,
-      handlers: {
-        [CREATE_BACKUP_QUEUE]: createBackupJobHandler({ db: handle.db, storage, volumeRoots: [root] }),
-        [RESTORE_QUEUE]: createRestoreJobHandler(deps),
-      },
-      pollMs: 10,
-    });
-    try {
-      await until(
-        async () =>
-          (
-            await handle.db
-              .select()
-              .from(jobs)
-              .where(sql`${jobs.status} in ('queued', 'running')`)
-          ).length === 0,
-      );
-    } finally {
-      await stop();
-    }
-  }
+  const runJobs = () =>
+    runJobsUntilIdle(
+      handle.db,
+      { [CREATE_BACKUP_QUEUE]: createBackupJobHandler({ db: handle.db, storage, volumeRoots: [root] }), [RESTORE_QUEUE]: createRestoreJobHandler(deps) },
+      30_000,
+    );
 
   async function backupOf(environment: Environment): Promise<string> {
     const queued = await requestBackup({ db: handle.db, actor: admin, environment, input: {} });
@@ -293,9 +249,9 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     root = await mkdtemp(path.join(tmpdir(), "lifeboat-restore-"));
     storage = createStorage({ driver: "local", root: path.join(root, "storage") });
     deps = { db: handle.db, storage, progressIntervalMs: 20, volumeRoots: [root] };
-    admin = await actorFor("alice@acme.test", [DEMO_GROUPS.admins]);
-    member = await actorFor("mia@acme.test", [DEMO_GROUPS.members]);
-    nonprodAdmin = await actorFor("nora@acme.test", [DEMO_GROUPS.nonprodAdmins]);
+    admin = await actorFor(handle.db, "alice@acme.test", [DEMO_GROUPS.admins]);
+    member = await actorFor(handle.db, "mia@acme.test", [DEMO_GROUPS.members]);
+    nonprodAdmin = await actorFor(handle.db, "nora@acme.test", [DEMO_GROUPS.nonprodAdmins]);
     createPostgresDatabase(pgDev);
     createMysqlDatabase(myDev);
     await makeVolume(volumes().dev, "dev");
@@ -675,22 +631,24 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     const tables = postgresSnapshot(pgDev);
     const files = await folderSnapshot(volumes().dev);
     const { restore: queued } = await requestRestore({ db: handle.db, actor: admin, backupId, input: {} });
-    const job = await claimJob(handle.db, { queues: [RESTORE_QUEUE], workerId: "doomed", leaseMs: 60_000 });
-    expect(job).toBeDefined();
-    // The worker got as far as staging both halves, then died.
     const short = restoreShortId(queued.id);
-    await handle.db.execute(sql`update restores set status = 'running' where id = ${queued.id}`);
-    psql("postgres", `create database ${pgDev}_lbstage_${short}`);
-    await mkdir(path.join(`${volumes().dev}.lbstage-${short}`, "document_library"), { recursive: true });
-    await handle.db
-      .update(jobs)
-      .set({ leaseExpiresAt: sql`now() - interval '1 second'` })
-      .where(eq(jobs.id, job!.id));
+    const { job, swept } = await workerDiesThenSweep({
+      db: handle.db,
+      queue: RESTORE_QUEUE,
+      handlers: { [RESTORE_QUEUE]: createRestoreJobHandler(deps) },
+      // The worker got as far as staging both halves, then died.
+      meanwhile: async () => {
+        await handle.db.execute(sql`update restores set status = 'running' where id = ${queued.id}`);
+        psql("postgres", `create database ${pgDev}_lbstage_${short}`);
+        await mkdir(path.join(`${volumes().dev}.lbstage-${short}`, "document_library"), { recursive: true });
+      },
+    });
+    expect(job).toBeDefined();
 
-    expect(await sweepExpiredJobs({ db: handle.db, handlers: { [RESTORE_QUEUE]: createRestoreJobHandler(deps) } })).toBe(1);
+    expect(swept).toBe(1);
     expect(await getRestore(handle.db, { id: queued.id })).toMatchObject({ status: "failed", statusReason: ABANDONED_RESTORE_REASON });
     expect(await getEnvironmentLock(handle.db, { environmentId: dev.id })).toBeUndefined();
-    expect((await handle.db.select().from(jobs).where(eq(jobs.id, job!.id)))[0]?.status).toBe("failed");
+    expect((await handle.db.select().from(jobs).where(eq(jobs.id, job.id)))[0]?.status).toBe("failed");
     expect(postgresDatabases(`${pgDev}_lb%`)).toEqual([]);
     expect(await siblings(volumes().dev)).toEqual([]);
     expect(postgresSnapshot(pgDev)).toEqual(tables);
@@ -703,17 +661,17 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     const backupId = await backupOf(dev);
     const tables = postgresSnapshot(pgDev);
     const { restore: queued } = await requestRestore({ db: handle.db, actor: admin, backupId, input: {} });
-    const job = await claimJob(handle.db, { queues: [RESTORE_QUEUE], workerId: "doomed", leaseMs: 60_000 });
     const short = restoreShortId(queued.id);
-    // As after `swap`: the live database kept as <db>_lbold_<id>, a restored one (here: empty) in its place.
-    psql("postgres", `alter database ${pgDev} rename to ${pgDev}_lbold_${short}`);
-    psql("postgres", `create database ${pgDev}`);
-    await handle.db
-      .update(jobs)
-      .set({ leaseExpiresAt: sql`now() - interval '1 second'` })
-      .where(eq(jobs.id, job!.id));
-
-    await sweepExpiredJobs({ db: handle.db, handlers: { [RESTORE_QUEUE]: createRestoreJobHandler(deps) } });
+    await workerDiesThenSweep({
+      db: handle.db,
+      queue: RESTORE_QUEUE,
+      handlers: { [RESTORE_QUEUE]: createRestoreJobHandler(deps) },
+      // As after `swap`: the live database kept as <db>_lbold_<id>, a restored one (here: empty) in its place.
+      meanwhile: async () => {
+        psql("postgres", `alter database ${pgDev} rename to ${pgDev}_lbold_${short}`);
+        psql("postgres", `create database ${pgDev}`);
+      },
+    });
     expect((await getRestore(handle.db, { id: queued.id }))?.status).toBe("failed");
     expect(postgresSnapshot(pgDev)).toEqual(tables);
     expect(postgresDatabases(`${pgDev}_lb%`)).toEqual([]);
@@ -722,18 +680,18 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     const dev = await pgEnv("dev", pgDev, volumes().dev);
     const backupId = await backupOf(dev);
     const { restore: queued } = await requestRestore({ db: handle.db, actor: admin, backupId, input: {} });
-    const job = await claimJob(handle.db, { queues: [RESTORE_QUEUE], workerId: "doomed", leaseMs: 60_000 });
     const short = restoreShortId(queued.id);
-    // As after both swaps and the completed record: the previous database and folder are still beside the live ones.
-    await handle.db.execute(sql`update restores set status = 'completed', completed_at = now() where id = ${queued.id}`);
-    psql("postgres", `create database ${pgDev}_lbold_${short}`);
-    await mkdir(path.join(`${volumes().dev}.lbold-${short}`, "document_library"), { recursive: true });
-    await handle.db
-      .update(jobs)
-      .set({ leaseExpiresAt: sql`now() - interval '1 second'` })
-      .where(eq(jobs.id, job!.id));
-
-    await sweepExpiredJobs({ db: handle.db, handlers: { [RESTORE_QUEUE]: createRestoreJobHandler(deps) } });
+    await workerDiesThenSweep({
+      db: handle.db,
+      queue: RESTORE_QUEUE,
+      handlers: { [RESTORE_QUEUE]: createRestoreJobHandler(deps) },
+      // As after both swaps and the completed record: the previous database and folder are still beside the live ones.
+      meanwhile: async () => {
+        await handle.db.execute(sql`update restores set status = 'completed', completed_at = now() where id = ${queued.id}`);
+        psql("postgres", `create database ${pgDev}_lbold_${short}`);
+        await mkdir(path.join(`${volumes().dev}.lbold-${short}`, "document_library"), { recursive: true });
+      },
+    });
     expect((await getRestore(handle.db, { id: queued.id }))?.status).toBe("completed");
     expect(postgresDatabases(`${pgDev}_lb%`)).toEqual([]);
     expect(await siblings(volumes().dev)).toEqual([]);

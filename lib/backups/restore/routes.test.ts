@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import { routeCaller } from "@/lib/http/testing";
 
@@ -80,6 +80,7 @@ describe("restore routes", () => {
   beforeEach(async () => {
     request.signOut();
     await handle.db.execute("delete from environment_locks");
+    // eslint-disable-next-line drizzle/enforce-delete-with-where -- each test starts from an empty job queue in its scratch database
     await handle.db.delete(jobs);
   });
 

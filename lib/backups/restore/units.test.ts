@@ -1,6 +1,7 @@
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
+import type { Transform } from "node:stream";
 import { text } from "node:stream/consumers";
 
 import { describe, expect, it } from "vitest";
@@ -144,7 +145,7 @@ describe("volume entries", () => {
 });
 
 describe("client command guards", () => {
-  async function through(guard: () => import("node:stream").Transform, input: string, size: number): Promise<string> {
+  async function through(guard: () => Transform, input: string, size: number): Promise<string> {
     const bytes = Buffer.from(input);
     const chunks: Buffer[] = [];
     for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));

@@ -1,3 +1,4 @@
+import type { Stats } from "node:fs";
 import { mkdir, rename, rm, stat, statfs } from "node:fs/promises";
 import path from "node:path";
 import type { Readable, Transform } from "node:stream";
@@ -174,7 +175,7 @@ export async function extractVolume(input: {
     // folder's owner, so the application that owns it can still write there; otherwise they are Lifeboat's own.
     preserveOwner: false,
     ...(await liveOwner(paths.live)),
-    filter: (_path: string, entry: ReadEntry | import("node:fs").Stats) => {
+    filter: (_path: string, entry: ReadEntry | Stats) => {
       if (refused) return false;
       const reason = unsafeEntryReason(entry as ReadEntry);
       if (!reason) return true;

@@ -102,9 +102,9 @@ async function actorFor(handle: DbHandle, email: string, groups: string[]): Prom
 }
 
 async function serveJson(route: JsonRoute, match: RegExpExecArray, req: IncomingMessage, res: ServerResponse, baseUrl: string): Promise<void> {
-  const module = await route.load();
+  const routeModule = await route.load();
   const method = (req.method ?? "GET") as keyof RouteModule;
-  const handler = module[method];
+  const handler = routeModule[method];
   if (!handler) {
     res
       .writeHead(405, { "content-type": "application/json" })

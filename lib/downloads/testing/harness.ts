@@ -11,9 +11,10 @@ import type { Environment } from "@/lib/db/schema";
 import { seedDemoProject } from "@/lib/db/seed";
 import { createTestDatabase } from "@/lib/db/testing";
 import { createNodeRouter } from "@/lib/http/node-router";
-import type { NodeRoute } from "@/lib/http/node-router";
 import { NODE_ROUTES } from "@/node-routes";
 import type { Storage } from "@/lib/storage/types";
+import { trackHandlers } from "@/lib/testing/handler-tracker";
+import type { HandlerTracker } from "@/lib/testing/handler-tracker";
 
 // The process-wide singletons getDb() and getStorage() read (lib/db/client.ts, lib/storage/instance.ts).
 const DB_KEY = Symbol.for("lifeboat.db");
@@ -27,6 +28,8 @@ export interface DownloadHarness {
   environments: { prd: Environment; uat: Environment };
   /** Signs session cookies; the handler reads it from NEXTAUTH_SECRET like in server.ts. */
   secret: string;
+  /** The byte-path handlers' calls: `settled()` is when a download's audit row has been written (or would have been). */
+  handlers: HandlerTracker;
   close(): Promise<void>;
 }
 
@@ -58,17 +61,8 @@ export async function startDownloadHarness(storage: Storage): Promise<DownloadHa
 
   // The handler audits after the response has ended; closing must wait for that, or the write
   // would land after the globals are gone and getDb() would open the default ./data database.
-  const inFlight = new Set<Promise<void>>();
-  const tracked: NodeRoute[] = NODE_ROUTES.map((r) => ({
-    ...r,
-    handler: (req, res, params) => {
-      const running = r.handler(req, res, params);
-      inFlight.add(running);
-      void running.catch(() => {}).finally(() => inFlight.delete(running));
-      return running;
-    },
-  }));
-  const route = createNodeRouter(tracked);
+  const handlers = trackHandlers(NODE_ROUTES);
+  const route = createNodeRouter(handlers.routes);
   const server: Server = createServer((req, res) => {
     if (route(req, res)) return;
     res.writeHead(404).end();
@@ -85,11 +79,12 @@ export async function startDownloadHarness(storage: Storage): Promise<DownloadHa
     storage,
     environments: { prd: await findEnvironment(handle, "prd"), uat: await findEnvironment(handle, "uat") },
     secret,
+    handlers,
     async close() {
       const closed = new Promise((resolve) => server.close(resolve));
       server.closeAllConnections();
       await closed;
-      await Promise.allSettled([...inFlight]);
+      await handlers.settled();
       g[DB_KEY] = undefined;
       g[STORAGE_KEY] = undefined;
       await handle.close();

@@ -2,7 +2,6 @@ import { apiRoute } from "@/lib/api/route";
 import { requireVisibleEnvironment } from "@/lib/environments/visible";
 import { requireApiActor } from "@/lib/http/current-actor";
 import { getDb } from "@/lib/db/client";
-import { AppError } from "@/lib/errors";
 import { getStorage } from "@/lib/storage/instance";
 import { readJsonBody } from "@/lib/http/json-body";
 import { createUploadSession } from "@/lib/uploads/sessions";

@@ -4,7 +4,6 @@ import { requireApiActor } from "@/lib/http/current-actor";
 import { requestImport } from "@/lib/backups/import";
 import { toBackupJson } from "@/lib/backups/serialize";
 import { getDb } from "@/lib/db/client";
-import { AppError } from "@/lib/errors";
 import { requestInfo } from "@/lib/http/client-address";
 import { readJsonBody } from "@/lib/http/json-body";
 
