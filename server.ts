@@ -12,6 +12,7 @@ import fs from "node:fs";
 import next from "next";
 
 import { DEV_ISSUER_ENV, developmentClient, resolveAuthSecret } from "@/lib/auth/secret";
+import { startSessionPruning } from "@/lib/auth/sessions";
 import { ConfigError, parseConfig } from "@/lib/config";
 import type { AppConfig } from "@/lib/config";
 import { closeDatabase, getDatabaseHandle } from "@/lib/db/client";
@@ -84,6 +85,7 @@ async function main() {
   }
 
   const stopUploadMaintenance = startUploadMaintenance({ db: () => handle.db, storage: getStorage });
+  const stopSessionPruning = startSessionPruning({ db: handle.db });
   // Backups, restores and imports run on the durable job queue (lib/jobs): any instance may claim a job, exactly one does.
   const engineDeps = { db: handle.db, storage: getStorage() };
   const jobHandlers = {
@@ -122,6 +124,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     stopUploadMaintenance();
+    stopSessionPruning();
     logger.info({ signal }, "shutting down");
     server.close();
     server.closeIdleConnections();

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { and, eq, gt, isNull, lt } from "drizzle-orm";
 
 import type { Db } from "@/lib/db/client";
+import { runPeriodically } from "@/lib/jobs/periodic";
 import { authSessions, users } from "@/lib/db/schema";
 import type { User } from "@/lib/db/schema";
 
@@ -57,4 +58,11 @@ export async function pruneAuthSessions(db: Db, { now = new Date() }: { now?: Da
   const cutoff = new Date(now.getTime() - 7 * 24 * 60 * 60 * 1000);
   const deleted = await db.delete(authSessions).where(lt(authSessions.expiresAt, cutoff)).returning({ id: authSessions.id });
   return deleted.length;
+}
+
+/** Prunes long-expired session records every hour; safe on every instance (a delete of what nobody reads). */
+export function startSessionPruning({ db, intervalMs = 60 * 60 * 1000 }: { db: Db; intervalMs?: number }): () => void {
+  return runPeriodically("session pruning", intervalMs, async () => {
+    await pruneAuthSessions(db);
+  });
 }
