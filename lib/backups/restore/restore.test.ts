@@ -538,6 +538,28 @@ describe.each(DATABASE_KINDS)("restore engine, Lifeboat on %s", (kind) => {
     expect(await getEnvironmentLock(handle.db, { environmentId: dev.id })).toBeUndefined();
   });
 
+  it("renames and replaces nothing outside the volume roots, whatever the target's row says", async () => {
+    const dev = await pgEnv("dev", pgDev, volumes().dev);
+    const backupId = await backupOf(dev);
+    // A target whose folder lies outside the roots (a row written past the settings' checks): the restore stops before it.
+    const outside = await mkdtemp(path.join(tmpdir(), "lifeboat-restore-outside-"));
+    try {
+      await writeFile(path.join(outside, "precious.txt"), "not the environment's\n");
+      const target = `lb_rs_out_${suffix}`;
+      createPostgresDatabase(target);
+      await pgEnv("uat", target, path.join(outside, "document_library"));
+      const tables = postgresSnapshot(target);
+      const failed = await restore(backupId, "uat");
+      expect(failed.status).toBe("failed");
+      expect(failed.statusReason).toMatch(/^acme-uat's volume folder must be a folder inside one of the volume roots/);
+      expect(await readdir(outside)).toEqual(["precious.txt"]);
+      expect(postgresSnapshot(target)).toEqual(tables);
+      expect(postgresDatabases(`${target}_lb%`)).toEqual([]);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+
   it("refuses a backup from a newer server before touching anything", async () => {
     const dev = await pgEnv("dev", pgDev, volumes().dev);
     const backupId = await backupOf(dev);
