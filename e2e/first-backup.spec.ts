@@ -29,12 +29,7 @@ test("with nothing configured, an administrator backs up dev, restores it into u
 
   await settingsPage.backupsLink.click();
   await expect(backupsPage.beforeCreateNote).toHaveCount(0);
-  await backupsPage.createButton.click();
-  const queued = backupsPage.queued();
-  await expect(queued).toBeVisible();
-  const backupId = await backupsPage.backupIdIn(queued);
-  const row = backupsPage.row(backupId);
-  await expect(row).toContainText("Completed", { timeout: 60_000 });
+  const backupId = await backupsPage.createAndWaitUntilCompleted();
 
   await backupsPage.choose(backupId, "Restore…");
   const dialog = backupsPage.restoreDialog;

@@ -12,12 +12,7 @@ test("an administrator creates a backup in dev, watches it complete and restores
   const uatLibrary = demoLibrary("uat");
 
   // Create the backup from the page and watch it complete.
-  await backupsPage.createButton.click();
-  const queued = backupsPage.queued();
-  await expect(queued).toBeVisible();
-  const backupId = await backupsPage.backupIdIn(queued);
-  const row = backupsPage.row(backupId);
-  await expect(row).toContainText("Completed", { timeout: 60_000 });
+  const backupId = await backupsPage.createAndWaitUntilCompleted();
   const devTables = await databaseSnapshot(demoDatabase("dev"));
   const devFiles = folderDigest(devLibrary);
   // What a restore must undo in uat, whatever an earlier restore left there.

@@ -96,6 +96,16 @@ export class BackupsPage {
     return (await message.getByText(BACKUP_ID).textContent())!.trim();
   }
 
+  /** Presses Create backup, sees it queued, and returns its ID once its row says Completed. */
+  async createAndWaitUntilCompleted(): Promise<string> {
+    await this.createButton.click();
+    const queued = this.queued();
+    await expect(queued).toBeVisible();
+    const backupId = await this.backupIdIn(queued);
+    await expect(this.row(backupId)).toContainText("Completed", { timeout: 60_000 });
+    return backupId;
+  }
+
   restore(backupId: string): Locator {
     return this.restores.getByRole("listitem").filter({ hasText: backupId });
   }

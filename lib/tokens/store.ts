@@ -1,4 +1,5 @@
 import { and, desc, eq, isNull, lt, or } from "drizzle-orm";
+import type { SQL } from "drizzle-orm";
 
 import type { Db } from "@/lib/db/client";
 import { apiTokens, environments, users } from "@/lib/db/schema";
@@ -30,24 +31,19 @@ export async function listUserTokens(db: Db, { userId }: { userId: string }): Pr
   return rows.map((r) => ({ ...r.token, environment: r.environment }));
 }
 
-/** The token with its owner, by hash: what authenticating a request needs. */
-export async function findTokenByHash(db: Db, { tokenHash }: { tokenHash: string }): Promise<{ token: ApiToken; user: User } | undefined> {
-  const [row] = await db
-    .select({ token: apiTokens, user: users })
-    .from(apiTokens)
-    .innerJoin(users, eq(apiTokens.userId, users.id))
-    .where(eq(apiTokens.tokenHash, tokenHash));
+async function findTokenWithOwner(db: Db, where: SQL): Promise<{ token: ApiToken; user: User } | undefined> {
+  const [row] = await db.select({ token: apiTokens, user: users }).from(apiTokens).innerJoin(users, eq(apiTokens.userId, users.id)).where(where);
   return row;
 }
 
+/** The token with its owner, by hash: what authenticating a request needs. */
+export function findTokenByHash(db: Db, { tokenHash }: { tokenHash: string }): Promise<{ token: ApiToken; user: User } | undefined> {
+  return findTokenWithOwner(db, eq(apiTokens.tokenHash, tokenHash));
+}
+
 /** The token with its owner, by id: what checking a download link made with the token needs. */
-export async function findTokenById(db: Db, { tokenId }: { tokenId: string }): Promise<{ token: ApiToken; user: User } | undefined> {
-  const [row] = await db
-    .select({ token: apiTokens, user: users })
-    .from(apiTokens)
-    .innerJoin(users, eq(apiTokens.userId, users.id))
-    .where(eq(apiTokens.id, tokenId));
-  return row;
+export function findTokenById(db: Db, { tokenId }: { tokenId: string }): Promise<{ token: ApiToken; user: User } | undefined> {
+  return findTokenWithOwner(db, eq(apiTokens.id, tokenId));
 }
 
 /** Revokes one of the user's own tokens; false if they have no such token or it was revoked already. */
