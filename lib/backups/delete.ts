@@ -36,7 +36,8 @@ export type RemoveBackupResult =
   | { outcome: "deleted"; backup: Backup; environment: Environment; storageKeys: string[]; storageErrors: number }
   | { outcome: "missing" }
   | { outcome: "in_use"; reason: string }
-  | { outcome: "newest" };
+  | { outcome: "newest" }
+  | { outcome: "pinned" };
 
 /**
  * Why a backup may not go now, in words for people; null when nothing uses it.
@@ -71,7 +72,7 @@ function storageKeysOf(backupId: string, recorded: readonly string[]): string[] 
  * The shared core. In one transaction: lock the backup's row (FOR UPDATE, so
  * a restore being requested for it — whose insert takes a key-share lock on
  * this row — either committed before and is seen here, or waits and then
- * fails on the foreign key), refuse if anything uses it, delete the row
+ * fails on the foreign key), refuse if anything uses it or it is pinned, delete the row
  * (backup_files cascade) and record the audit event. Then the files are
  * deleted from storage: after the commit, so a row never points at a file
  * that is gone; a file that cannot be deleted is logged with its key (an
@@ -108,6 +109,8 @@ export async function removeBackup(
     if (input.statuses && !input.statuses.includes(backup.status)) return { outcome: "in_use", reason: `it is ${backup.status}` };
     const reason = await inUseReason(tx, backup, environment);
     if (reason) return { outcome: "in_use", reason };
+    // Decided under the row lock, so a pin that lands while retention works through its list still holds.
+    if (backup.pinned) return { outcome: "pinned" };
     if (input.keepNewestCompleted) {
       const [newer] = await tx
         .select({ id: backups.id })
@@ -201,8 +204,9 @@ export async function deleteBackup({
     { backupId, actor: { email: actor.email, type: auditActorType(actor) }, request: requestInfo, detail: { tokenId: actor.tokenId ?? null } },
   );
   if (result.outcome === "missing") throw backupNotFound(backupId);
-  if (result.outcome === "in_use" || result.outcome === "newest") {
-    const reason = result.outcome === "in_use" ? result.reason : "it is the newest completed backup";
+  if (result.outcome !== "deleted") {
+    const reason =
+      result.outcome === "in_use" ? result.reason : result.outcome === "pinned" ? "it is pinned; unpin it first" : "it is the newest completed backup";
     throw new AppError("conflict", `Backup ${backupId} cannot be deleted now: ${reason}.`);
   }
 }

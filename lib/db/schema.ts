@@ -67,6 +67,13 @@ export const environments = pgTable(
     scheduleCron: text("schedule_cron"),
     retentionKeepCount: integer("retention_keep_count"),
     retentionDays: integer("retention_days"),
+    // Keep-last and grandfather-father-son tiers (lib/backups/retention): each keeps backups the count and days above would not.
+    retentionKeepLast: integer("retention_keep_last"),
+    retentionKeepHourly: integer("retention_keep_hourly"),
+    retentionKeepDaily: integer("retention_keep_daily"),
+    retentionKeepWeekly: integer("retention_keep_weekly"),
+    retentionKeepMonthly: integer("retention_keep_monthly"),
+    retentionKeepYearly: integer("retention_keep_yearly"),
     excludedTables: text("excluded_tables")
       .array()
       .notNull()
@@ -114,6 +121,10 @@ export const backups = pgTable(
       .notNull()
       .default("user"),
     manifest: jsonb("manifest").$type<BackupManifest>(),
+    /** A pinned backup is never deleted, by retention or by hand, until it is unpinned. */
+    pinned: boolean("pinned").notNull().default(false),
+    pinnedBy: text("pinned_by"),
+    pinnedAt: timestamp("pinned_at", { withTimezone: true }),
     // Millisecond precision, like a JavaScript Date, so a keyset cursor built
     // from a row's timestamp compares exactly against the stored value.
     createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),

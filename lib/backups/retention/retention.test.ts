@@ -6,6 +6,7 @@ import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import type { DbHandle } from "@/lib/db/client";
+import { listBackups } from "@/lib/db/queries/backups";
 import { listAuditEvents } from "@/lib/db/queries/audit";
 import { acquireEnvironmentLock } from "@/lib/db/queries/locks";
 import { backupFiles, backups, environments, restores } from "@/lib/db/schema";
@@ -15,6 +16,8 @@ import { createTestDatabase, DATABASE_KINDS } from "@/lib/db/testing";
 import { createStorage } from "@/lib/storage";
 import type { Storage } from "@/lib/storage/types";
 
+import { previewRetention, retentionOfPage } from "./explain";
+import { GFS_TIERS, judgeBackups, periodOf, policyOf } from "./policy";
 import { applyRetention, expiredBackups } from "./retention";
 import type { RetentionCandidate } from "./retention";
 import { insertTestBackup } from "./testing";
@@ -107,12 +110,21 @@ describe.each(DATABASE_KINDS)("retention on %s", (kind) => {
     await handle.db.execute(sql`delete from audit_events`);
     await handle.db
       .update(environments)
-      .set({ retentionKeepCount: null, retentionDays: null })
+      .set({
+        retentionKeepCount: null,
+        retentionDays: null,
+        retentionKeepLast: null,
+        retentionKeepHourly: null,
+        retentionKeepDaily: null,
+        retentionKeepWeekly: null,
+        retentionKeepMonthly: null,
+        retentionKeepYearly: null,
+      })
       .where(sql`true`);
   });
 
-  const make = (environment: Environment, daysAgo: number, status?: Backup["status"]) =>
-    insertTestBackup({ db: handle.db, storage }, { environment, now: NOW, daysAgo, status });
+  const make = (environment: Environment, daysAgo: number, status?: Backup["status"], pinned?: boolean) =>
+    insertTestBackup({ db: handle.db, storage }, { environment, now: NOW, daysAgo, status, pinned });
 
   it("keeps the right backups: the N newest within the days kept, deletes the rest with their files, and audits each as the system", async () => {
     await handle.db.update(environments).set({ retentionKeepCount: 3, retentionDays: 10 }).where(eq(environments.id, uat.id));
@@ -221,5 +233,109 @@ describe.each(DATABASE_KINDS)("retention on %s", (kind) => {
     const audit = (await listAuditEvents(handle.db, { environmentId: uat.id, limit: 100 })).filter((e) => e.action === "backup.delete");
     expect(audit).toHaveLength(10);
     for (const gone of made.slice(2)) expect(await stored(gone.id)).toEqual([]);
+  });
+
+  it("honours pins and the grandfather-father-son tiers: keeps one a day and one a month, and what is pinned", async () => {
+    await handle.db.update(environments).set({ retentionKeepDaily: 3, retentionKeepMonthly: 2 }).where(eq(environments.id, uat.id));
+    // Two backups a day for ten days (03:00 and 15:00 UTC), and one on each of the two months before.
+    const made: Backup[] = [];
+    for (let day = 0; day < 10; day++) for (const hour of [15, 3]) made.push(await make(uat, day + (12 - hour) / 24));
+    const may = await make(uat, 45);
+    const april = await make(uat, 75);
+    const pinned = await make(uat, 6 + 9 / 24, "completed", true);
+
+    const summary = await applyRetention({ db: handle.db, storage, now: NOW });
+    // Kept: the 15:00 backup of each of the last three days (the newest of its day), the newest of November and of May; the pin.
+    const keptIds = [made[0]!, made[2]!, made[4]!, may, pinned].map((b) => b.id).sort();
+    expect(await remaining(uat)).toEqual(keptIds);
+    expect(summary.deleted.map((d) => d.backupId)).not.toContain(pinned.id);
+    expect(summary.deleted).toHaveLength(made.length + 2 - 4);
+    expect(summary.deleted.find((d) => d.backupId === april.id)).toMatchObject({ rule: "keep_rules" });
+    const audit = (await listAuditEvents(handle.db, { environmentId: uat.id, limit: 100 })).find((e) => e.backupId === april.id);
+    expect(audit?.detail).toMatchObject({ reason: "retention", rule: "keep_rules", keepDaily: 3, keepMonthly: 2, keepCount: null });
+  });
+
+  it("a backup pinned after the sweep judged it is still not deleted: the pin is read under the row lock", async () => {
+    await handle.db.update(environments).set({ retentionKeepLast: 1 }).where(eq(environments.id, uat.id));
+    await make(uat, 0);
+    const old = await make(uat, 3);
+    const candidates = await handle.db.select().from(backups).where(eq(backups.environmentId, uat.id));
+    console.log(
+      candidates.map((c) => [c.id, c.status, c.createdAt, c.pinned]),
+      policyOf({ ...uat, retentionKeepLast: 1 }),
+    );
+    expect(expiredBackups(candidates, { keepCount: null, keepDays: null, keepLast: 1 }, NOW).map((e) => e.id)).toEqual([old.id]);
+    await handle.db.update(backups).set({ pinned: true }).where(eq(backups.id, old.id));
+    const { removeBackup } = await import("@/lib/backups/delete");
+    const result = await removeBackup(
+      { db: handle.db, storage },
+      { backupId: old.id, actor: { email: "retention", type: "system" }, keepNewestCompleted: true },
+    );
+    expect(result).toEqual({ outcome: "pinned" });
+    expect(await stored(old.id)).toHaveLength(2);
+  });
+
+  it("names periods as the database does: to_char in UTC, ISO weeks included", async () => {
+    // A century at odd steps, and every turn of the year from 2020 to 2031, where ISO weeks and calendar years part.
+    const moments = [
+      ...Array.from({ length: 400 }, (_, i) => new Date(Date.UTC(1999, 11, 20) + i * 7_919_993_317)),
+      ...Array.from({ length: 12 }, (_, y) =>
+        Array.from({ length: 12 }, (_, d) => [0, DAY - 1].map((ms) => new Date(Date.UTC(2020 + y, 11, 26 + d) + ms))),
+      ).flat(2),
+    ];
+    const result: unknown = await handle.db.execute(sql`
+      select to_char(t at time zone 'UTC', 'YYYY-MM-DD HH24:00') as hourly, to_char(t at time zone 'UTC', 'YYYY-MM-DD') as daily,
+             to_char(t at time zone 'UTC', 'IYYY-"W"IW') as weekly, to_char(t at time zone 'UTC', 'YYYY-MM') as monthly,
+             to_char(t at time zone 'UTC', 'YYYY') as yearly
+      from unnest(${`{${moments.map((m) => m.toISOString()).join(",")}}`}::timestamptz[]) with ordinality as m(t, n) order by n`);
+    // postgres-js answers an array of rows, PGlite an object holding them.
+    const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Record<(typeof GFS_TIERS)[number], string>[];
+    const ours = moments.map((m) => Object.fromEntries(GFS_TIERS.map((tier) => [tier, periodOf(tier, m)])));
+    expect(ours).toEqual(rows.map((r) => ({ ...r })));
+  });
+
+  it("the list's reasons, page by page and filtered, are the sweep's judgement of the whole environment; the preview deletes what the sweep then does", async () => {
+    await handle.db
+      .update(environments)
+      .set({ retentionKeepCount: 4, retentionDays: 20, retentionKeepWeekly: 3, retentionKeepYearly: 1 })
+      .where(eq(environments.id, uat.id));
+    for (let i = 0; i < 23; i++) await make(uat, i * 1.7 + (i % 3) / 10, i % 5 === 4 ? "failed" : "completed", i === 15);
+    const environment = (await handle.db.select().from(environments).where(eq(environments.id, uat.id)))[0]!;
+    const all = await handle.db.select().from(backups).where(eq(backups.environmentId, uat.id));
+    const whole = judgeBackups(all, policyOf(environment), NOW);
+
+    for (const filters of [{}, { status: "completed" as const }, { status: "failed" as const }]) {
+      let cursor: Parameters<typeof listBackups>[1]["cursor"];
+      let pages = 0;
+      do {
+        const page = await listBackups(handle.db, { environmentId: uat.id, limit: 3, cursor, ...filters });
+        const verdicts = await retentionOfPage(handle.db, environment, page.items, NOW);
+        for (const item of page.items) expect(verdicts.get(item.id), `${item.id} (${JSON.stringify(filters)})`).toEqual(whole.get(item.id));
+        cursor = page.nextCursor ?? undefined;
+        pages++;
+      } while (cursor);
+      expect(pages).toBeGreaterThan(1);
+    }
+
+    const preview = await previewRetention(handle.db, { environment, proposed: {}, now: NOW });
+    const expected = all.filter((b) => whole.get(b.id)!.expires).map((b) => b.id);
+    expect(preview.deletes.map((d) => d.id).sort()).toEqual(expected.sort());
+    expect(preview.delete_count).toBe(expected.length);
+    expect(preview.delete_count).toBeGreaterThan(3);
+    // The pinned one is judged kept, and the preview's order is oldest first.
+    expect(preview.deletes.map((d) => d.id)).not.toContain(all.find((b) => b.pinned)!.id);
+    const times = preview.deletes.map((d) => d.created_at);
+    expect(times).toEqual(times.toSorted());
+
+    // A proposal overrides the stored fields it names: no rule at all keeps everything.
+    const off = await previewRetention(handle.db, {
+      environment,
+      proposed: { retentionKeepCount: null, retentionDays: null, retentionKeepWeekly: null, retentionKeepYearly: null },
+      now: NOW,
+    });
+    expect(off).toMatchObject({ delete_count: 0, keep_count: all.length });
+
+    const summary = await applyRetention({ db: handle.db, storage, now: NOW });
+    expect(summary.deleted.map((d) => d.backupId).sort()).toEqual(expected.sort());
   });
 });

@@ -1,74 +1,35 @@
-import { and, desc, inArray, isNotNull, or, eq } from "drizzle-orm";
+import { and, asc, desc, inArray, isNotNull, or, eq } from "drizzle-orm";
 
 import { removeBackup } from "@/lib/backups/delete";
 import type { Db } from "@/lib/db/client";
 import { backups, environments } from "@/lib/db/schema";
-import type { Backup, Environment } from "@/lib/db/schema";
+import type { Environment } from "@/lib/db/schema";
 import { runPeriodically } from "@/lib/jobs/periodic";
 import { logger } from "@/lib/logger";
 import type { Storage } from "@/lib/storage/types";
 import { environmentLabel } from "@/lib/uploads/access";
 
+import { expiredBackups, policyOf } from "./policy";
+import type { RetentionCandidate, RetentionPolicy, RetentionRule } from "./policy";
+
+export { expiredBackups } from "./policy";
+export type { RetentionCandidate, RetentionPolicy, RetentionRule } from "./policy";
+
 /*
- * Retention: each environment keeps its backups by count and/or by age.
- *
- * - keep count N (`retentionKeepCount`): the N newest completed backups stay.
- * - keep days D (`retentionDays`): completed backups made more than D days ago go.
- * - Both set: a backup goes when EITHER rule says so — the stricter rule wins,
- *   so "keep 30, at most 14 days" never holds a 20-day-old backup because
- *   fewer than 30 exist, nor more than 30 because they are all recent.
- * - Every origin counts alike (scheduled, manual, uploaded, imported): the
- *   count is of restore points, as Cloud 66's keep_count is.
- * - Age is counted from `created_at`, the time the backup ID carries.
+ * The retention sweep: applies each environment's rules (./policy.ts says
+ * which backups they keep and why) every 10 minutes, on every instance.
  *
  * Never deleted, whatever the rules say: the newest completed backup of the
- * environment (even when older than D days: an environment is never left
- * with nothing to restore), a queued or running backup, a backup a queued or
- * running restore reads, and a backup an environment lock names. Those are
- * skipped this run and looked at again on the next.
+ * environment (even when older than keep days: an environment is never left
+ * with nothing to restore), a pinned backup, a queued or running backup, a
+ * backup a queued or running restore reads, and a backup an environment lock
+ * names. Those are skipped this run and looked at again on the next.
  *
- * Failed backups: they hold no files (the engine deletes what a failed run
- * stored; any leftover is deleted with them) and only say what went wrong.
- * They go by age alone, under keep days; with keep count only they stay,
- * since a count of failures is not a count of restore points. Abandoned
- * upload parts are not backups: lib/uploads/maintenance.ts expires those.
+ * Every origin counts alike (scheduled, manual, uploaded, imported): the
+ * count is of restore points, as Cloud 66's keep_count is. Age is counted
+ * from `created_at`, the time the backup ID carries. Abandoned upload parts
+ * are not backups: lib/uploads/maintenance.ts expires those.
  */
-
-export type RetentionRule = "keep_count" | "keep_days";
-
-export interface RetentionPolicy {
-  keepCount: number | null;
-  keepDays: number | null;
-}
-
-export type RetentionCandidate = Pick<Backup, "id" | "status" | "createdAt">;
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** Newest first, as the Backups page lists them: created_at, then ID. */
-function newestFirst(a: RetentionCandidate, b: RetentionCandidate): number {
-  return b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
-}
-
-/**
- * Which backups the policy expires, each with the rule that does (keep count
- * is named first when both do). Pure: the newest completed backup and every
- * queued or running one are never in the answer; what else uses a backup is
- * checked when it is deleted.
- */
-export function expiredBackups(candidates: readonly RetentionCandidate[], policy: RetentionPolicy, now: Date): { id: string; rule: RetentionRule }[] {
-  const cutoff = policy.keepDays === null ? null : now.getTime() - policy.keepDays * DAY_MS;
-  const tooOld = (b: RetentionCandidate) => cutoff !== null && b.createdAt.getTime() < cutoff;
-  const expired: { id: string; rule: RetentionRule }[] = [];
-  const completed = candidates.filter((b) => b.status === "completed").sort(newestFirst);
-  completed.forEach((backup, index) => {
-    if (index === 0) return;
-    if (policy.keepCount !== null && index >= policy.keepCount) expired.push({ id: backup.id, rule: "keep_count" });
-    else if (tooOld(backup)) expired.push({ id: backup.id, rule: "keep_days" });
-  });
-  for (const backup of candidates) if (backup.status === "failed" && tooOld(backup)) expired.push({ id: backup.id, rule: "keep_days" });
-  return expired;
-}
 
 export interface RetentionSummary {
   deleted: { backupId: string; environmentId: string; rule: RetentionRule }[];
@@ -79,21 +40,28 @@ export interface RetentionSummary {
 /** The actor retention deletes as, in the audit log. */
 export const RETENTION_ACTOR = { email: "retention", type: "system" } as const;
 
-async function applyToEnvironment(deps: { db: Db; storage: Storage }, environment: Environment, now: Date, summary: RetentionSummary): Promise<void> {
-  const policy: RetentionPolicy = { keepCount: environment.retentionKeepCount, keepDays: environment.retentionDays };
-  const candidates = await deps.db
-    .select({ id: backups.id, status: backups.status, createdAt: backups.createdAt })
+/** What retention judges: an environment's finished backups, newest first (queued and running ones are never expired). */
+export async function retentionCandidates(db: Db, environmentId: string): Promise<RetentionCandidate[]> {
+  return db
+    .select({ id: backups.id, status: backups.status, createdAt: backups.createdAt, pinned: backups.pinned })
     .from(backups)
-    .where(and(eq(backups.environmentId, environment.id), inArray(backups.status, ["completed", "failed"])))
+    .where(and(eq(backups.environmentId, environmentId), inArray(backups.status, ["completed", "failed"])))
     .orderBy(desc(backups.createdAt), desc(backups.id));
+}
+
+async function applyToEnvironment(deps: { db: Db; storage: Storage }, environment: Environment, now: Date, summary: RetentionSummary): Promise<void> {
+  const policy: Required<RetentionPolicy> = policyOf(environment);
+  const candidates = await retentionCandidates(deps.db, environment.id);
+  const createdAt = new Map(candidates.map((c) => [c.id, c.createdAt.getTime()]));
   // Oldest first: a run cut short leaves the newer backups.
-  for (const { id, rule } of expiredBackups(candidates, policy, now).reverse()) {
+  const expired = expiredBackups(candidates, policy, now).sort((a, b) => createdAt.get(a.id)! - createdAt.get(b.id)! || (a.id < b.id ? -1 : 1));
+  for (const { id, rule } of expired) {
     const result = await removeBackup(deps, {
       backupId: id,
       actor: RETENTION_ACTOR,
       keepNewestCompleted: true,
       statuses: ["completed", "failed"],
-      detail: { reason: "retention", rule, keepCount: policy.keepCount, keepDays: policy.keepDays },
+      detail: { reason: "retention", rule, ...policy },
     });
     if (result.outcome === "deleted") summary.deleted.push({ backupId: id, environmentId: environment.id, rule });
     else summary.skipped.push({ backupId: id, reason: result.outcome === "in_use" ? result.reason : result.outcome });
@@ -117,11 +85,21 @@ export async function applyRetention({
   /** Only this environment (tests, or a settings change that wants it at once). */
   environmentId?: string;
 }): Promise<RetentionSummary> {
-  const withRule = or(isNotNull(environments.retentionKeepCount), isNotNull(environments.retentionDays));
+  const withRule = or(
+    isNotNull(environments.retentionKeepCount),
+    isNotNull(environments.retentionDays),
+    isNotNull(environments.retentionKeepLast),
+    isNotNull(environments.retentionKeepHourly),
+    isNotNull(environments.retentionKeepDaily),
+    isNotNull(environments.retentionKeepWeekly),
+    isNotNull(environments.retentionKeepMonthly),
+    isNotNull(environments.retentionKeepYearly),
+  );
   const list = await db
     .select()
     .from(environments)
-    .where(environmentId ? and(withRule, eq(environments.id, environmentId)) : withRule);
+    .where(environmentId ? and(withRule, eq(environments.id, environmentId)) : withRule)
+    .orderBy(asc(environments.projectId), asc(environments.name));
   const summary: RetentionSummary = { deleted: [], skipped: [] };
   for (const environment of list) {
     try {
@@ -133,6 +111,20 @@ export async function applyRetention({
   }
   if (summary.deleted.length > 0) logger.info({ deleted: summary.deleted.length, skipped: summary.skipped.length }, "retention deleted expired backups");
   return summary;
+}
+
+/**
+ * After a settings change: when the retention rules changed, applies the
+ * environment's new rules at once — what the Settings preview showed is what
+ * happens when it is saved, not up to ten minutes later. Null when the
+ * rules did not change.
+ */
+export async function applyChangedRetention(
+  deps: { db: Db; storage: Storage },
+  { before, after, now = new Date() }: { before: Environment; after: Environment; now?: Date },
+): Promise<RetentionSummary | null> {
+  if (JSON.stringify(policyOf(before)) === JSON.stringify(policyOf(after))) return null;
+  return applyRetention({ ...deps, now, environmentId: after.id });
 }
 
 export const RETENTION_INTERVAL_MS = 10 * 60_000;

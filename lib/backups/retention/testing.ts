@@ -13,7 +13,14 @@ import type { Storage } from "@/lib/storage/types";
  */
 export async function insertTestBackup(
   deps: { db: Db; storage: Storage },
-  input: { environment: Pick<Environment, "id" | "projectId">; now: Date; daysAgo: number; status?: Backup["status"]; origin?: Backup["origin"] },
+  input: {
+    environment: Pick<Environment, "id" | "projectId">;
+    now: Date;
+    daysAgo: number;
+    status?: Backup["status"];
+    origin?: Backup["origin"];
+    pinned?: boolean;
+  },
 ): Promise<Backup> {
   const createdAt = new Date(input.now.getTime() - input.daysAgo * 24 * 60 * 60 * 1000);
   const status = input.status ?? "completed";
@@ -28,6 +35,7 @@ export async function insertTestBackup(
       createdByType: "system",
       createdAt,
       completedAt: status === "completed" || status === "failed" ? createdAt : null,
+      ...(input.pinned ? { pinned: true, pinnedBy: "admin@acme.test", pinnedAt: input.now } : {}),
     })
     .returning();
   if (status === "completed") {
