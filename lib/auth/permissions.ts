@@ -93,6 +93,11 @@ export function canViewEnvironmentSettings(actor: Actor, environment: Environmen
   return canAdministerEnvironment(actor, environment) || isOperatorFor(actor, environment);
 }
 
+/** Pin or unpin a backup: a pinned backup outlives every retention rule, so only those who set the rules may pin. */
+export function canPinBackup(actor: Actor, environment: EnvironmentRef): boolean {
+  return canAdministerEnvironment(actor, environment);
+}
+
 /** Schedule, retention, excluded tables, databases to ignore: how the environment's backups are made and kept. */
 export function canChangeBackupPolicy(actor: Actor, environment: EnvironmentRef): boolean {
   return canAdministerEnvironment(actor, environment);

@@ -1,6 +1,8 @@
 import type { BackupWithFiles } from "@/lib/db/queries/backups";
 import type { Environment } from "@/lib/db/schema";
 
+import type { BackupRetentionJson } from "./retention/explain";
+
 export const FILE_LABELS = { database: "Database (.gz)", volume: "Liferay (.tgz)" } as const;
 
 /** The one JSON shape of a backup, for the console and the API alike. */
@@ -23,6 +25,11 @@ export interface BackupJson {
   started_at: string | null;
   completed_at: string | null;
   files: { kind: "database" | "volume"; name: string; size: number; sha256: string; download_url: string }[];
+  pinned: boolean;
+  pinned_by: string | null;
+  pinned_at: string | null;
+  /** In the list only: why retention keeps it (lib/backups/retention/explain.ts). */
+  retention?: BackupRetentionJson;
 }
 
 export function downloadPath(kind: "database" | "volume", backupId: string): string {
@@ -57,5 +64,8 @@ export function toBackupJson(backup: BackupWithFiles, environment: Pick<Environm
         sha256: file.sha256,
         download_url: downloadPath(file.kind, backup.id),
       })),
+    pinned: backup.pinned,
+    pinned_by: backup.pinnedBy,
+    pinned_at: backup.pinnedAt?.toISOString() ?? null,
   };
 }

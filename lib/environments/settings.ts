@@ -36,7 +36,22 @@ function isCron(value: string): boolean {
 /** What operators set: what Lifeboat's tools read and replace (canChangeEnvironmentSources). */
 export const SOURCE_FIELDS = ["dbEngine", "dbHost", "dbPort", "dbName", "dbUser", "dbPassword", "volumePath"] as const;
 /** What environment administrators set: how backups are made and kept. */
-export const POLICY_FIELDS = ["scheduleCron", "retentionKeepCount", "retentionDays", "excludedTables", "databasesToIgnore"] as const;
+export const POLICY_FIELDS = [
+  "scheduleCron",
+  "retentionKeepCount",
+  "retentionDays",
+  "retentionKeepLast",
+  "retentionKeepHourly",
+  "retentionKeepDaily",
+  "retentionKeepWeekly",
+  "retentionKeepMonthly",
+  "retentionKeepYearly",
+  "excludedTables",
+  "databasesToIgnore",
+] as const;
+
+/** How many backups (or periods) a keep rule keeps; null: the rule is off. */
+const keepNumber = z.number().int().min(1).max(100_000).nullable().optional();
 
 /**
  * A change of settings: every field is optional, and a field left out keeps
@@ -60,8 +75,15 @@ export const environmentSettingsSchema = z.object({
     .nullable()
     .optional(),
   scheduleCron: z.string().trim().refine(isCron, "must be a cron expression of five fields, e.g. 0 3 * * * (03:00 UTC every day)").nullable().optional(),
-  retentionKeepCount: z.number().int().min(1).max(100_000).nullable().optional(),
+  retentionKeepCount: keepNumber,
   retentionDays: z.number().int().min(1).max(36_500).nullable().optional(),
+  // Each keeps more than the count and days above: see lib/backups/retention/policy.ts.
+  retentionKeepLast: keepNumber,
+  retentionKeepHourly: keepNumber,
+  retentionKeepDaily: keepNumber,
+  retentionKeepWeekly: keepNumber,
+  retentionKeepMonthly: keepNumber,
+  retentionKeepYearly: keepNumber,
   excludedTables: z.array(name).max(500).optional(),
   databasesToIgnore: z.array(name).max(500).optional(),
 });
@@ -88,6 +110,12 @@ export interface EnvironmentSettingsJson {
   nextScheduledRun: string | null;
   retentionKeepCount: number | null;
   retentionDays: number | null;
+  retentionKeepLast: number | null;
+  retentionKeepHourly: number | null;
+  retentionKeepDaily: number | null;
+  retentionKeepWeekly: number | null;
+  retentionKeepMonthly: number | null;
+  retentionKeepYearly: number | null;
   excludedTables: string[];
   databasesToIgnore: string[];
   sourcesVisible: boolean;
@@ -113,6 +141,12 @@ export function toSettingsJson(env: Environment, actor: Actor, now = new Date())
     nextScheduledRun: env.scheduleCron ? (CronExpressionParser.parse(env.scheduleCron, { tz: "UTC", currentDate: now }).next().toISOString() ?? null) : null,
     retentionKeepCount: env.retentionKeepCount,
     retentionDays: env.retentionDays,
+    retentionKeepLast: env.retentionKeepLast,
+    retentionKeepHourly: env.retentionKeepHourly,
+    retentionKeepDaily: env.retentionKeepDaily,
+    retentionKeepWeekly: env.retentionKeepWeekly,
+    retentionKeepMonthly: env.retentionKeepMonthly,
+    retentionKeepYearly: env.retentionKeepYearly,
     excludedTables: env.excludedTables,
     databasesToIgnore: env.databasesToIgnore,
     sourcesVisible,

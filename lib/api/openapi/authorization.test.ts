@@ -229,6 +229,16 @@ row({
   expected: { prd: "401 403 403 200 403 404", uat: "401 403 200 200 403 200" },
 });
 row({
+  operation: `POST ${E}/retention/preview`,
+  call: (who, t) => callNext("POST", `${E}/retention/preview`, who, at(t), { retentionKeepCount: 3, retentionKeepWeekly: 4 }),
+  expected: { prd: "401 403 403 200 403 404", uat: "401 403 200 200 403 200" },
+});
+row({
+  operation: `GET ${E}/backup-history`,
+  call: (who, t) => callNext("GET", `${E}/backup-history`, who, at(t)),
+  expected: { prd: "401 200 200 200 200 404", uat: "401 200 200 200 200 200" },
+});
+row({
   operation: `GET ${E}/restores`,
   call: (who, t) => callNext("GET", `${E}/restores`, who, at(t)),
   expected: { prd: "401 200 200 200 200 404", uat: "401 200 200 200 200 200" },
@@ -295,6 +305,21 @@ row({
     return callNext("DELETE", "/api/v1/backups/{backupId}", who, { backupId: await olderBackup(t) });
   },
   expected: { prd: "401 403 403 204 403 404", uat: "401 403 204 204 403 204" },
+});
+row({
+  operation: "PUT /api/v1/backups/{backupId}/pin",
+  call: async (who, t) => callNext("PUT", "/api/v1/backups/{backupId}/pin", who, { backupId: await freshBackup(t) }),
+  expected: { prd: "401 403 403 200 403 404", uat: "401 403 200 200 403 200" },
+});
+row({
+  operation: "DELETE /api/v1/backups/{backupId}/pin",
+  what: "a pinned backup",
+  call: async (who, t) => {
+    const backupId = await freshBackup(t);
+    await h.handle.db.update(backups).set({ pinned: true, pinnedBy: "admin@acme.test", pinnedAt: new Date() }).where(eq(backups.id, backupId));
+    return callNext("DELETE", "/api/v1/backups/{backupId}/pin", who, { backupId });
+  },
+  expected: { prd: "401 403 403 200 403 404", uat: "401 403 200 200 403 200" },
 });
 row({
   operation: "GET /api/v1/backups/{backupId}/files",

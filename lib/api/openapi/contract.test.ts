@@ -440,6 +440,28 @@ cases(
   () => callNext("post", "/api/v1/backups/{backupId}/files/{kind}/url", { as: member, params: { backupId: ids.prd, kind: "database" } }),
   () => callNext("post", "/api/v1/backups/{backupId}/files/{kind}/url", { as: admin, params: { backupId: ids.running, kind: "database" } }),
 );
+cases(
+  "PUT /api/v1/backups/{backupId}/pin",
+  () => callNext("put", "/api/v1/backups/{backupId}/pin", { as: admin, params: { backupId: ids.prd } }),
+  () => callNext("put", "/api/v1/backups/{backupId}/pin", { as: admin, params: { backupId: ids.running } }),
+  () => callNext("put", "/api/v1/backups/{backupId}/pin", { as: member, params: { backupId: ids.prd } }),
+);
+cases(
+  "DELETE /api/v1/backups/{backupId}/pin",
+  () => callNext("delete", "/api/v1/backups/{backupId}/pin", { as: admin, params: { backupId: ids.prd } }),
+  () => callNext("delete", "/api/v1/backups/{backupId}/pin", { as: admin, params: { backupId: "not-a-backup" } }),
+);
+cases(
+  `POST ${env}/retention/preview`,
+  () => callNext("post", `${env}/retention/preview`, { as: admin, params: at("prd"), body: { retentionKeepLast: 1, retentionKeepDaily: 7 } }),
+  () => callNext("post", `${env}/retention/preview`, { as: admin, params: at("prd"), body: { retentionKeepCount: 0 } }),
+  () => callNext("post", `${env}/retention/preview`, { as: member, params: at("prd"), body: {} }),
+);
+cases(
+  `GET ${env}/backup-history`,
+  () => callNext("get", `${env}/backup-history`, { as: member, params: at("prd"), query: { days: "7" } }),
+  () => callNext("get", `${env}/backup-history`, { as: admin, params: at("prd"), query: { days: "0" } }),
+);
 let restoreId = "";
 cases(
   "POST /api/v1/backups/{backupId}/restore",

@@ -6,7 +6,9 @@ import { createFileUrlSchema } from "@/app/api/v1/backups/[backupId]/files/[kind
 import { restoreBackupSchema } from "@/app/api/v1/backups/[backupId]/restore/schema";
 import { updateBackupTaskSchema } from "@/app/api/v1/projects/[projectId]/environments/[environment]/backup-task/schema";
 import { importBackupSchema } from "@/app/api/v1/projects/[projectId]/environments/[environment]/backups/import/schema";
+import { backupHistoryQuerySchema } from "@/app/api/v1/projects/[projectId]/environments/[environment]/backup-history/schema";
 import { createBackupSchema, listBackupsQuerySchema } from "@/app/api/v1/projects/[projectId]/environments/[environment]/backups/schema";
+import { retentionPreviewSchema as retentionPreviewBodySchema } from "@/app/api/v1/projects/[projectId]/environments/[environment]/retention/preview/schema";
 import { createUploadSchema } from "@/app/api/v1/projects/[projectId]/environments/[environment]/uploads/schema";
 import { createTokenSchema } from "@/app/api/v1/tokens/schema";
 import { completeUploadSchema } from "@/app/api/v1/uploads/[sessionId]/complete/schema";
@@ -17,6 +19,7 @@ import { environmentSettingsSchema as settingsInputSchema } from "@/lib/environm
 
 import {
   backupFileSchema,
+  backupHistorySchema,
   backupSchema,
   backupTaskResponseSchema,
   environmentSchema,
@@ -24,9 +27,11 @@ import {
   errorSchema,
   healthSchema,
   liferayUploadResultSchema,
+  listedBackupSchema,
   manifestSchema,
   paginationSchema,
   restoreSchema,
+  retentionPreviewSchema,
   signedUrlSchema,
   storedPartSchema,
   tokenSchema,
@@ -106,13 +111,15 @@ function paths(): ZodOpenApiPathsObject {
     summary: "An environment's backups, newest first",
     description:
       "Cloud 66's backups list: a page of backups with a `pagination` object, filtered by `db_type`, `status` and `origin`. " +
-      "Page by number (`page`, `per_page`) or, fast at any depth, by `cursor` (`pagination.next_cursor`).",
+      "Page by number (`page`, `per_page`) or, fast at any depth, by `cursor` (`pagination.next_cursor`). Each backup says why retention " +
+      "keeps it (`retention.kept_by`: newest, pinned, keep count, keep days, last N, hourly … yearly with the period) or that the next " +
+      "retention run deletes it (`retention.expires`).",
     requestParams: { path: environmentPath, query: listBackupsQuerySchema },
     responses: {
       "200": json(
         "One page of backups.",
         z.object({
-          response: z.array(backupSchema),
+          response: z.array(listedBackupSchema),
           count: z.number().int().meta({ description: "How many backups are on this page." }),
           pagination: paginationSchema,
           permissions: z.object({ download: z.boolean(), upload: z.boolean(), create: z.boolean() }).meta({ description: "What the caller may do here." }),
@@ -153,11 +160,24 @@ function paths(): ZodOpenApiPathsObject {
         operationId: "updateEnvironmentSettings",
         tags: ["Environments"],
         summary: "Replace an environment's backup settings (administrators)",
-        description: "`dbPassword` left out keeps the stored password; null removes it.",
+        description:
+          "`dbPassword` left out keeps the stored password; null removes it. Changed retention rules are applied at once (as the sweep " +
+          "would within ten minutes): `retention` lists what that deleted, or is null when the rules did not change.",
         requestParams: { path: environmentPath },
         requestBody: { required: true, content: { "application/json": { schema: settingsInputSchema } } },
         responses: {
-          "200": json("The settings as stored.", z.object({ response: environmentSettingsSchema })),
+          "200": json(
+            "The settings as stored.",
+            z.object({
+              response: environmentSettingsSchema,
+              retention: z
+                .object({
+                  deleted: z.array(z.string()).meta({ description: "The backups the new rules deleted." }),
+                  skipped: z.array(z.object({ backupId: z.string(), reason: z.string() })).meta({ description: "Expired, but in use: left for the next run." }),
+                })
+                .nullable(),
+            }),
+          ),
           "400": error("The body is not JSON or a setting is not valid."),
           "403": error("The caller is not an administrator of the environment."),
           "404": error("No such environment, or the caller has no role in it."),
@@ -233,6 +253,41 @@ function paths(): ZodOpenApiPathsObject {
           "403": error("The caller is not an administrator of the environment."),
           "404": error("No such environment, or the caller has no role in it."),
           "422": error("`gzip: false`, `run_on_replica_server: true`, or another `db_type`: things Lifeboat does not do."),
+          ...common,
+        },
+      },
+    },
+    [`${env}/retention/preview`]: {
+      post: {
+        operationId: "previewRetention",
+        tags: ["Backups"],
+        summary: "What a retention policy would delete, before it is saved (administrators)",
+        description:
+          "The retention fields of the environment settings (`retentionKeepCount`, `retentionDays`, `retentionKeepLast`, " +
+          "`retentionKeepHourly` … `retentionKeepYearly`); a field left out keeps its stored value, null turns the rule off. Nothing " +
+          "changes. A backup in use when the rules are applied is skipped then, which the preview cannot know.",
+        requestParams: { path: environmentPath },
+        requestBody: { content: { "application/json": { schema: retentionPreviewBodySchema } } },
+        responses: {
+          "200": json("What the policy would delete and keep.", z.object({ response: retentionPreviewSchema })),
+          "400": error("The body is not valid (e.g. a keep number below 1)."),
+          "403": error("The caller is not an administrator of the environment."),
+          "404": error("No such environment, or the caller has no role in it."),
+          ...common,
+        },
+      },
+    },
+    [`${env}/backup-history`]: {
+      get: {
+        operationId: "getBackupHistory",
+        tags: ["Backups"],
+        summary: "An environment's backups over time, for charts",
+        description: "Every backup of the last `days` days, oldest first: status, origin, duration, and the sizes of both files.",
+        requestParams: { path: environmentPath, query: backupHistoryQuerySchema },
+        responses: {
+          "200": json("The history.", z.object({ response: backupHistorySchema })),
+          "400": error("`days` is not 1 to 366."),
+          "404": error("No such environment, or the caller has no role in it."),
           ...common,
         },
       },
@@ -370,10 +425,14 @@ function paths(): ZodOpenApiPathsObject {
           "204": noContent("Deleted."),
           "403": error("The caller is not an administrator of the backup's environment."),
           "404": error("No such backup, or the caller has no role in its environment."),
-          "409": error("The backup is in use: being made, restored from, or holding its environment's lock."),
+          "409": error("The backup is in use (being made, restored from, or holding its environment's lock), or pinned."),
           ...common,
         },
       },
+    },
+    "/api/v1/backups/{backupId}/pin": {
+      put: pinOperation("pin"),
+      delete: pinOperation("unpin"),
     },
     "/api/v1/backups/{backupId}/files": {
       get: {
@@ -590,6 +649,28 @@ function paths(): ZodOpenApiPathsObject {
           "422": { description: "A file is not what it claims to be (not gzip, not a tar).", content: { "application/json": { schema: errorSchema } } },
         },
       },
+    },
+  };
+}
+
+function pinOperation(what: "pin" | "unpin"): ZodOpenApiOperationObject {
+  return {
+    operationId: what === "pin" ? "pinBackup" : "unpinBackup",
+    tags: ["Backups"],
+    summary: what === "pin" ? "Pin a backup: no retention rule deletes it (administrators)" : "Unpin a backup (administrators)",
+    description:
+      what === "pin"
+        ? "A pinned backup is kept by every retention run and cannot be deleted by hand until it is unpinned. Only a completed " +
+          "backup can be pinned. Pinning a pinned backup changes nothing. Audited as `backup.pin`."
+        : "Retention judges the backup by its rules again. Unpinning an unpinned backup changes nothing. Audited as `backup.unpin`.",
+    requestParams: { path: backupPath },
+    responses: {
+      "200": json("The backup as it is now.", z.object({ response: backupSchema, permissions: z.object({ download: z.boolean() }) })),
+      "400": error("Not a backup ID."),
+      "403": error("The caller is not an administrator of the backup's environment."),
+      "404": error("No such backup, or the caller has no role in its environment."),
+      ...(what === "pin" ? { "409": error("The backup is not completed.") } : {}),
+      ...common,
     },
   };
 }

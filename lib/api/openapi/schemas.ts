@@ -63,6 +63,9 @@ export const backupSchema = z
     started_at: nullableDateTime,
     completed_at: nullableDateTime,
     files: z.array(backupFileSchema),
+    pinned: z.boolean().meta({ description: "A pinned backup is deleted by no retention rule, nor by hand, until it is unpinned." }),
+    pinned_by: z.string().nullable(),
+    pinned_at: nullableDateTime,
   })
   .meta({ id: "Backup", description: "A restore point: a database dump and a volume archive." });
 
@@ -128,6 +131,12 @@ export const environmentSettingsSchema = z
     nextScheduledRun: nullableDateTime,
     retentionKeepCount: z.number().int().nullable(),
     retentionDays: z.number().int().nullable(),
+    retentionKeepLast: z.number().int().nullable(),
+    retentionKeepHourly: z.number().int().nullable(),
+    retentionKeepDaily: z.number().int().nullable(),
+    retentionKeepWeekly: z.number().int().nullable(),
+    retentionKeepMonthly: z.number().int().nullable(),
+    retentionKeepYearly: z.number().int().nullable(),
     excludedTables: z.array(z.string()),
     databasesToIgnore: z.array(z.string()),
     sourcesVisible: z.boolean(),
@@ -232,3 +241,67 @@ export const signedUrlSchema = z
   .meta({ id: "SignedFileUrl" });
 
 export const healthSchema = z.object({ status: z.enum(["ok", "unavailable"]), database: z.enum(["pglite", "postgres"]).optional() }).meta({ id: "Health" });
+
+const retentionRule = z.enum(["keep_count", "keep_days", "keep_rules"]).meta({
+  description: "Why a backup expires: outside keep count, outside keep days, or (with neither set) kept by none of the other rules.",
+});
+
+export const keepReasonSchema = z
+  .object({
+    rule: z.enum(["newest", "pinned", "keep_count", "keep_days", "keep_last", "hourly", "daily", "weekly", "monthly", "yearly", "no_rules"]),
+    label: z.string().meta({ example: "monthly · 2026-11" }),
+    period: z.string().optional().meta({ description: "A tier's UTC period: `2026-11-29 14:00`, `2026-11-29`, `2026-W48`, `2026-11` or `2026`." }),
+  })
+  .meta({ id: "KeepReason", description: "One reason the retention rules keep a backup." });
+
+/** A backup as the list answers it: with why retention keeps it (lib/backups/retention/explain.ts). */
+export const listedBackupSchema = backupSchema
+  .extend({
+    retention: z.object({
+      kept_by: z.array(keepReasonSchema),
+      expires: retentionRule.nullable().meta({ description: "Set when the rules no longer keep the backup: the next retention run deletes it." }),
+    }),
+  })
+  .meta({ id: "ListedBackup" });
+
+const retentionSettings = z.object({
+  retentionKeepCount: z.number().int().nullable(),
+  retentionDays: z.number().int().nullable(),
+  retentionKeepLast: z.number().int().nullable(),
+  retentionKeepHourly: z.number().int().nullable(),
+  retentionKeepDaily: z.number().int().nullable(),
+  retentionKeepWeekly: z.number().int().nullable(),
+  retentionKeepMonthly: z.number().int().nullable(),
+  retentionKeepYearly: z.number().int().nullable(),
+});
+
+export const retentionPreviewSchema = z
+  .object({
+    policy: retentionSettings.meta({ description: "The policy judged: the proposal, with the stored value of each field it left out." }),
+    delete_count: z.number().int().nonnegative(),
+    deletes: z
+      .array(z.object({ id: z.string(), status: z.enum(backupStatus.enumValues), created_at: dateTime, rule: retentionRule }))
+      .meta({ description: "The backups it would delete, oldest first (at most 200)." }),
+    keep_count: z.number().int().nonnegative().meta({ description: "How many completed and failed backups it keeps." }),
+  })
+  .meta({ id: "RetentionPreview" });
+
+export const backupHistorySchema = z
+  .object({
+    days: z.number().int(),
+    from: dateTime,
+    to: dateTime,
+    points: z.array(
+      z.object({
+        id: z.string(),
+        status: z.enum(backupStatus.enumValues),
+        origin: z.enum(backupOrigin.enumValues),
+        created_at: dateTime,
+        duration_seconds: z.number().nonnegative().nullable().meta({ description: "From start to completion or failure; null while it runs." }),
+        database_bytes: z.number().int().nonnegative().nullable(),
+        volume_bytes: z.number().int().nonnegative().nullable(),
+      }),
+    ),
+    truncated: z.boolean().meta({ description: "More than 2,000 backups fell in the period; the oldest are left out." }),
+  })
+  .meta({ id: "BackupHistory" });

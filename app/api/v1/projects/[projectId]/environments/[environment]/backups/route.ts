@@ -3,6 +3,7 @@ import { canCreateBackup, canDownloadBackup, canUploadBackup } from "@/lib/auth/
 import { requireVisibleEnvironment } from "@/lib/environments/visible";
 import { requireApiActor } from "@/lib/http/current-actor";
 import { requestBackup } from "@/lib/backups/engine/request";
+import { retentionOfPage, toRetentionJson } from "@/lib/backups/retention/explain";
 import { toBackupJson } from "@/lib/backups/serialize";
 import { getDb } from "@/lib/db/client";
 import { countBackups, decodeBackupCursor, encodeBackupCursor, listBackups } from "@/lib/db/queries/backups";
@@ -43,10 +44,12 @@ export const GET = apiRoute(async (request: Request, context: Context) => {
     // The page a cursor starts in: how many backups are listed before it.
     cursor ? countBackups(db, { ...filters, through: cursor }) : Promise.resolve(offset),
   ]);
+  // Why each is kept (or that the next retention run deletes it), as the sweep would judge it now.
+  const retention = await retentionOfPage(db, environment, page.items);
   const current = Math.floor(before / perPage) + 1;
   const pages = Math.max(1, Math.ceil(count / perPage));
   return Response.json({
-    response: page.items.map((backup) => toBackupJson(backup, environment)),
+    response: page.items.map((backup) => ({ ...toBackupJson(backup, environment), retention: toRetentionJson(retention.get(backup.id)) })),
     count: page.items.length,
     pagination: {
       previous: current > 1 ? current - 1 : null,
