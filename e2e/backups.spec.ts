@@ -78,7 +78,7 @@ test.describe("Backups page", () => {
     await trigger.focus();
     await page.keyboard.press("Enter");
     const menu = backupsPage.menu;
-    await expect(menu.getByRole("menuitem")).toHaveText(["Download", "Restore…", "Copy ID", "Delete…"]);
+    await expect(menu.getByRole("menuitem")).toHaveText(["Download", "Restore…", "Copy ID", "Pin", "Delete…"]);
     await expect(menu.getByRole("menuitem", { name: "Download" })).toBeFocused();
     await page.keyboard.press("Enter");
     const dialog = backupsPage.downloadDialog;

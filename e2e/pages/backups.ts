@@ -68,7 +68,7 @@ export class BackupsPage {
   }
 
   /** Opens the ⋮ menu of `backupId` and picks `item`. */
-  async choose(backupId: string, item: "Download" | "Restore…" | "Copy ID" | "Delete…") {
+  async choose(backupId: string, item: "Download" | "Restore…" | "Copy ID" | "Pin" | "Unpin" | "Delete…") {
     await this.actionsButton(backupId).click();
     await this.menuItem(item).click();
   }

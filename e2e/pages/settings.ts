@@ -7,12 +7,17 @@ export class SettingsPage {
   /** Whether backups and restores can run now, check by check. */
   readonly readiness: Locator;
   readonly backupsLink: Locator;
+  /** What the retention rules in the form would delete if saved now. */
+  readonly retentionPreview: Locator;
+  readonly retentionPreviewList: Locator;
 
   constructor(readonly page: Page) {
     this.form = page.getByRole("form", { name: "Environment settings" });
     this.saveButton = this.form.getByRole("button", { name: "Save settings" });
     this.readiness = page.getByRole("region", { name: "Ready to back up and restore?" });
     this.backupsLink = page.getByRole("link", { name: "Backups" });
+    this.retentionPreview = page.getByRole("region", { name: "What these rules would delete" });
+    this.retentionPreviewList = this.retentionPreview.getByRole("list", { name: "Backups these rules would delete" });
   }
 
   async goto(environment: string, project = "acme") {

@@ -26,6 +26,8 @@ const ACTIONS: Record<string, string> = {
   "backup.restore": "Restored a backup",
   "backup.restore_failed": "Restore failed",
   "backup.delete": "Deleted a backup",
+  "backup.pin": "Pinned a backup",
+  "backup.unpin": "Unpinned a backup",
   "backup.schedule_skipped": "Scheduled backup skipped",
   "backup.schedule_failed": "Scheduled backup not started",
   "backup.import": "Imported a backup",
@@ -44,6 +46,9 @@ function describe(event: AuditEvent): string {
     return parts.filter(Boolean).join(" · ");
   }
   if (event.action === "environment.update" && Array.isArray(detail.fields)) return detail.fields.join(", ");
+  if (detail.reason === "retention" && typeof detail.rule === "string") {
+    return `retention: ${{ keep_count: "outside keep count", keep_days: "older than keep days", keep_rules: "no rule keeps it" }[detail.rule] ?? detail.rule}`;
+  }
   if (typeof detail.reason === "string") return detail.reason;
   return "";
 }

@@ -2,6 +2,7 @@
 
 import { useRef, useState } from "react";
 
+import { usePinBackupMutation } from "@/components/hooks/use-pin-backup-mutation";
 import { Dialog, DialogContent } from "@/components/ui/dialog";
 import { DropdownMenu, DropdownMenuContent, DropdownMenuItem, DropdownMenuTrigger } from "@/components/ui/dropdown-menu";
 import { Button, buttonClasses } from "@/components/ui/button";
@@ -21,6 +22,7 @@ const LINK_SECONDS = 60 * 60;
  * files (as in the Liferay console): Database (.gz) and Liferay (.tgz), each
  * with its size and SHA-256 so a person can check what they saved.
  * Restore… (administrators) restores it into this or another environment;
+ * Pin / Unpin (administrators) keeps it from every retention rule;
  * Delete… (administrators) deletes it with its files.
  */
 export function BackupActionsMenu({
@@ -43,6 +45,7 @@ export function BackupActionsMenu({
   const [announcement, setAnnouncement] = useState("");
   const [linkMessage, setLinkMessage] = useState("");
   const [openDialog, setOpenDialog] = useState<"download" | "restore" | "delete" | null>(null);
+  const pinMutation = usePinBackupMutation(projectId, environment);
   const triggerRef = useRef<HTMLButtonElement>(null);
   const firstFileRef = useRef<HTMLAnchorElement>(null);
   // A dialog opens once the menu has finished closing: opened any earlier,
@@ -70,6 +73,17 @@ export function BackupActionsMenu({
     } catch (error) {
       setLinkMessage(error instanceof Error ? `The link could not be copied: ${error.message}` : "The link could not be copied.");
     }
+  }
+
+  function togglePin() {
+    const pinned = !backup.pinned;
+    pinMutation.mutate(
+      { backupId: backup.id, pinned },
+      {
+        onSuccess: () => setAnnouncement(pinned ? `Pinned ${backup.id}: no retention rule deletes it.` : `Unpinned ${backup.id}.`),
+        onError: (error) => setAnnouncement(`${backup.id} could not be ${pinned ? "pinned" : "unpinned"}: ${error.message}`),
+      },
+    );
   }
 
   async function copyId() {
@@ -118,6 +132,9 @@ export function BackupActionsMenu({
             </DropdownMenuItem>
           )}
           <DropdownMenuItem onSelect={() => void copyId()}>Copy ID</DropdownMenuItem>
+          {canDelete && (backup.pinned || backup.status === "completed") && (
+            <DropdownMenuItem onSelect={togglePin}>{backup.pinned ? "Unpin" : "Pin"}</DropdownMenuItem>
+          )}
           {canDelete && (
             <DropdownMenuItem
               onSelect={() => {

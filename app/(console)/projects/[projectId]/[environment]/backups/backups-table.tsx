@@ -55,6 +55,29 @@ function StatusCell({ backup }: { backup: BackupJson }) {
   );
 }
 
+const EXPIRES: Record<NonNullable<NonNullable<BackupJson["retention"]>["expires"]>, string> = {
+  keep_count: "outside keep count",
+  keep_days: "older than keep days",
+  keep_rules: "no rule keeps it",
+};
+
+/** Why retention keeps the backup ("newest · daily · 2026-11-29"), or that its next run deletes it. */
+function RetentionCell({ backup }: { backup: BackupJson }) {
+  const retention = backup.retention;
+  if (!retention) return <span className="text-slate-400">—</span>;
+  if (retention.expires) {
+    return <span className="text-xs text-amber-800">Deleted by the next retention run ({EXPIRES[retention.expires]})</span>;
+  }
+  if (retention.kept_by.length === 0) return <span className="text-slate-400">—</span>;
+  const others = retention.kept_by.filter((reason) => reason.rule !== "pinned");
+  return (
+    <div className="flex max-w-xs flex-wrap items-center gap-1 text-xs text-slate-700">
+      {backup.pinned && <Badge tone="admin">Pinned</Badge>}
+      {others.length > 0 && <span>{others.map((reason) => reason.label).join(" · ")}</span>}
+    </div>
+  );
+}
+
 function FilterSelect({
   label,
   value,
@@ -170,6 +193,9 @@ export function BackupsTable({
                   Status
                 </th>
                 <th scope="col" className="px-4 py-3">
+                  Kept because
+                </th>
+                <th scope="col" className="px-4 py-3">
                   <span className="sr-only">Actions</span>
                 </th>
               </tr>
@@ -188,6 +214,9 @@ export function BackupsTable({
                   <td className="whitespace-nowrap px-4 py-3 text-right">{formatBytes(fileSize(backup, "volume"))}</td>
                   <td className="px-4 py-3">
                     <StatusCell backup={backup} />
+                  </td>
+                  <td className="px-4 py-3">
+                    <RetentionCell backup={backup} />
                   </td>
                   <td className="px-4 py-3 text-right">
                     <BackupActionsMenu

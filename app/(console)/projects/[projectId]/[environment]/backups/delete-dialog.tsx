@@ -27,12 +27,15 @@ export function DeleteDialogContent({
   return (
     <DialogContent title="Delete backup" description={<span className="font-mono">{backup.id}</span>} onCloseAutoFocus={onCloseAutoFocus}>
       <p className="text-sm text-slate-700">The backup and its two files (database and document library) are deleted from storage. This cannot be undone.</p>
+      {backup.pinned && (
+        <p className="mt-2 rounded-md bg-amber-50 p-3 text-sm text-amber-900">This backup is pinned: unpin it from its ⋮ menu before deleting it.</p>
+      )}
       <ConfirmFooter
         error={mutation.isError ? mutation.error.message : null}
         action={
           <Button
             variant="danger"
-            disabled={mutation.isPending}
+            disabled={mutation.isPending || backup.pinned}
             aria-busy={mutation.isPending}
             onClick={() => mutation.mutate(backup.id, { onSuccess: () => onDeleted(backup.id) })}
           >

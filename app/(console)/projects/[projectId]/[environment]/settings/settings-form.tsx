@@ -6,8 +6,11 @@ import type { FormEvent, ReactNode } from "react";
 
 import { Button } from "@/components/ui/button";
 import { ApiError, fetchJson } from "@/lib/api/client";
+import type { RetentionSettings } from "@/lib/backups/retention/explain";
 import type { EnvironmentSettingsJson } from "@/lib/environments/settings";
 import { formatDateTime } from "@/lib/format";
+
+import { RetentionPreviewPanel } from "./retention-preview";
 
 function Field({ label, hint, children }: { label: string; hint?: string; children: (id: string, hintId?: string) => ReactNode }) {
   const id = useId();
@@ -38,6 +41,32 @@ const list = (value: FormDataEntryValue | null) =>
 const text = (value: FormDataEntryValue | null) => String(value ?? "").trim() || null;
 const int = (value: FormDataEntryValue | null) => (String(value ?? "").trim() ? Number(value) : null);
 
+/** The retention rules, each a number input of the form named as the setting. */
+const RETENTION_FIELDS = [
+  "retentionKeepCount",
+  "retentionDays",
+  "retentionKeepLast",
+  "retentionKeepHourly",
+  "retentionKeepDaily",
+  "retentionKeepWeekly",
+  "retentionKeepMonthly",
+  "retentionKeepYearly",
+] as const satisfies readonly (keyof RetentionSettings)[];
+
+/** The tiers: label, what one period is, and the setting. */
+const TIERS = [
+  ["Keep hourly", "hours", "retentionKeepHourly"],
+  ["Keep daily", "days", "retentionKeepDaily"],
+  ["Keep weekly", "ISO weeks (Monday to Sunday)", "retentionKeepWeekly"],
+  ["Keep monthly", "months", "retentionKeepMonthly"],
+  ["Keep yearly", "years", "retentionKeepYearly"],
+] as const;
+
+function retentionOf(form: HTMLFormElement | FormData): RetentionSettings {
+  const data = form instanceof FormData ? form : new FormData(form);
+  return Object.fromEntries(RETENTION_FIELDS.map((field) => [field, int(data.get(field))])) as RetentionSettings;
+}
+
 /**
  * The environment's settings: the sources (database connection, volume
  * folder) for operators, the backup policy (schedule, retention, what to
@@ -45,7 +74,9 @@ const int = (value: FormDataEntryValue | null) => (String(value ?? "").trim() ? 
  */
 export function SettingsForm({ settings, volumeRoots }: { settings: EnvironmentSettingsJson; volumeRoots: readonly string[] }) {
   const router = useRouter();
-  const [state, setState] = useState<{ kind: "idle" | "saving" | "saved" } | { kind: "error"; message: string }>({ kind: "idle" });
+  const [state, setState] = useState<{ kind: "idle" | "saving" } | { kind: "saved"; deleted: number } | { kind: "error"; message: string }>({ kind: "idle" });
+  // The retention rules as they stand in the form, for the preview of what saving them deletes.
+  const [proposal, setProposal] = useState<RetentionSettings>(() => Object.fromEntries(RETENTION_FIELDS.map((field) => [field, settings[field]])));
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -65,8 +96,7 @@ export function SettingsForm({ settings, volumeRoots }: { settings: EnvironmentS
     const policy = settings.canChangePolicy
       ? {
           scheduleCron: text(form.get("scheduleCron")),
-          retentionKeepCount: int(form.get("retentionKeepCount")),
-          retentionDays: int(form.get("retentionDays")),
+          ...retentionOf(form),
           excludedTables: list(form.get("excludedTables")),
           databasesToIgnore: list(form.get("databasesToIgnore")),
         }
@@ -74,12 +104,12 @@ export function SettingsForm({ settings, volumeRoots }: { settings: EnvironmentS
     const body = { ...sources, ...policy };
     setState({ kind: "saving" });
     try {
-      await fetchJson(`/api/v1/projects/${settings.project}/environments/${settings.environment}`, {
+      const saved = await fetchJson<{ retention: { deleted: string[] } | null }>(`/api/v1/projects/${settings.project}/environments/${settings.environment}`, {
         method: "PUT",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body),
       });
-      setState({ kind: "saved" });
+      setState({ kind: "saved", deleted: saved.retention?.deleted.length ?? 0 });
       router.refresh();
     } catch (error) {
       setState({ kind: "error", message: error instanceof ApiError ? error.message : "The settings could not be saved." });
@@ -87,7 +117,14 @@ export function SettingsForm({ settings, volumeRoots }: { settings: EnvironmentS
   }
 
   return (
-    <form onSubmit={(e) => void submit(e)} className="space-y-4 rounded-lg border border-slate-200 bg-white p-5" aria-label="Environment settings">
+    <form
+      onSubmit={(e) => void submit(e)}
+      onInput={(e) => {
+        if (settings.canChangePolicy) setProposal(retentionOf(e.currentTarget));
+      }}
+      className="space-y-4 rounded-lg border border-slate-200 bg-white p-5"
+      aria-label="Environment settings"
+    >
       {settings.sourcesVisible ? (
         <fieldset className="space-y-4">
           <legend className="mb-2 text-base font-semibold">Sources</legend>
@@ -161,7 +198,11 @@ export function SettingsForm({ settings, volumeRoots }: { settings: EnvironmentS
         >
           {(id, hintId) => <input id={id} name="scheduleCron" defaultValue={settings.scheduleCron ?? ""} aria-describedby={hintId} className={INPUT} />}
         </Field>
-        <Field label="Keep count" hint="How many backups to keep; the newest completed one is never deleted.">
+        <p className="text-sm text-slate-600">
+          A backup is kept when any rule below keeps it; pinned backups and the newest completed backup always are. With no rule at all nothing is deleted.
+          Empty: the rule is off.
+        </p>
+        <Field label="Keep count" hint="The newest N completed backups. With keep days, only those that are also within the days.">
           {(id, hintId) => (
             <input
               id={id}
@@ -174,9 +215,32 @@ export function SettingsForm({ settings, volumeRoots }: { settings: EnvironmentS
             />
           )}
         </Field>
-        <Field label="Keep days">
-          {(id) => <input id={id} name="retentionDays" type="number" min={1} defaultValue={settings.retentionDays ?? ""} className={INPUT} />}
+        <Field label="Keep days" hint="Backups made in the last N days (failed ones go after N days whatever the other rules say).">
+          {(id, hintId) => (
+            <input id={id} name="retentionDays" type="number" min={1} defaultValue={settings.retentionDays ?? ""} aria-describedby={hintId} className={INPUT} />
+          )}
         </Field>
+        <Field label="Keep last" hint="The N newest completed backups, whatever their age.">
+          {(id, hintId) => (
+            <input
+              id={id}
+              name="retentionKeepLast"
+              type="number"
+              min={1}
+              defaultValue={settings.retentionKeepLast ?? ""}
+              aria-describedby={hintId}
+              className={INPUT}
+            />
+          )}
+        </Field>
+        {TIERS.map(([label, periods, field]) => (
+          <Field key={field} label={label} hint={`The newest backup of each of the last N ${periods} that have one (UTC).`}>
+            {(id, hintId) => (
+              <input id={id} name={field} type="number" min={1} defaultValue={settings[field] ?? ""} aria-describedby={hintId} className={INPUT} />
+            )}
+          </Field>
+        ))}
+        {settings.canChangePolicy && <RetentionPreviewPanel project={settings.project} environment={settings.environment} proposal={proposal} />}
         <Field label="Excluded tables" hint="Separated by commas or spaces.">
           {(id, hintId) => (
             <input id={id} name="excludedTables" defaultValue={settings.excludedTables.join(", ")} aria-describedby={hintId} className={INPUT} />
@@ -193,7 +257,10 @@ export function SettingsForm({ settings, volumeRoots }: { settings: EnvironmentS
           {state.kind === "saving" ? "Saving…" : "Save settings"}
         </Button>
         <span role="status" className="text-sm text-green-700">
-          {state.kind === "saved" && "Settings saved."}
+          {state.kind === "saved" &&
+            (state.deleted === 0
+              ? "Settings saved."
+              : `Settings saved. The new retention rules deleted ${state.deleted === 1 ? "1 backup" : `${state.deleted} backups`}.`)}
         </span>
       </div>
       {state.kind === "error" && (
