@@ -1,6 +1,7 @@
 import { serveBackupKeyDownload } from "@/lib/backup-key";
 import { serveBackupDownload } from "@/lib/downloads/node-handler";
 import { serveLiferayUpload } from "@/lib/liferay/upload-handler";
+import { serveMetrics } from "@/lib/metrics";
 import { serveUploadPart } from "@/lib/uploads/node-handler";
 
 import type { NodeRoute } from "@/lib/http/node-router";
@@ -17,6 +18,8 @@ export const NODE_ROUTES: readonly NodeRoute[] = [
   { methods: ["POST"], pattern: /^\/backup\/upload$/, handler: serveLiferayUpload },
   // SysReptor's backup endpoint, verbatim (with or without the trailing slash, so curl without -L works).
   { methods: ["POST"], pattern: /^\/api\/v1\/utils\/backup\/?$/, handler: serveBackupKeyDownload },
+  // Prometheus's scrape, for the METRICS_TOKEN Bearer token only (lib/metrics/http.ts); 404 while that is unset.
+  { methods: ["GET", "HEAD"], pattern: /^\/metrics$/, handler: serveMetrics },
   // One part of an Upload Backup file, streamed into storage (lib/uploads/node-handler.ts).
   {
     methods: ["PUT"],

@@ -30,6 +30,7 @@ import { createNodeRouter } from "@/lib/http/node-router";
 
 import { startJobSweeper, startJobWorker } from "@/lib/jobs";
 import { logger } from "@/lib/logger";
+import { startMetricsServer } from "@/lib/metrics";
 import { startUploadMaintenance } from "@/lib/uploads/maintenance";
 import { getStorage } from "@/lib/storage/instance";
 import { NODE_ROUTES } from "@/node-routes";
@@ -114,8 +115,18 @@ async function main() {
     server.once("error", reject);
     server.listen(config.port, config.host, resolve);
   });
+  // METRICS_LISTEN: GET /metrics on an address of its own, without credentials (lib/metrics/http.ts).
+  const metricsServer = config.metrics.listen ? await startMetricsServer(config.metrics.listen) : undefined;
   logger.info(
-    { url: config.url, listen: `${config.host}:${config.port}`, mode: config.mode, database: handle.kind, storage: config.storage.driver, dev },
+    {
+      url: config.url,
+      listen: `${config.host}:${config.port}`,
+      mode: config.mode,
+      database: handle.kind,
+      storage: config.storage.driver,
+      metrics: config.metrics.listen ? `${config.metrics.listen.host}:${config.metrics.listen.port}` : config.metrics.token ? "/metrics (token)" : "off",
+      dev,
+    },
     "Lifeboat is ready",
   );
 
@@ -133,7 +144,7 @@ async function main() {
     stopRetention();
     // Let running backups finish, within a typical orchestrator's grace period; an unfinished one is swept and retried.
     await Promise.race([stopJobWorker(), new Promise((resolve) => setTimeout(resolve, 25_000))]);
-    await Promise.allSettled([devSignIn?.close(), app.close()]);
+    await Promise.allSettled([devSignIn?.close(), app.close(), metricsServer?.close()]);
     await closeDatabase();
     process.exit(0);
   };

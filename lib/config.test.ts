@@ -119,6 +119,19 @@ describe("configuration", () => {
     expect(() => parseConfig({ BACKUP_KEY: "too-short" })).toThrow(/Lifeboat's configuration is invalid:\n {2}- BACKUP_KEY: must be at least 20 characters/);
   });
 
+  it("serves metrics only when METRICS_TOKEN or METRICS_LISTEN says so", () => {
+    expect(parseConfig({}).metrics).toEqual({ token: undefined, listen: undefined });
+    expect(parseConfig({ METRICS_TOKEN: "t".repeat(20) }).metrics.token).toBe("t".repeat(20));
+    expect(problemsOf({ METRICS_TOKEN: "short" })).toEqual([expect.stringMatching(/^METRICS_TOKEN: must be at least 20 characters/)]);
+    expect(parseConfig({ METRICS_LISTEN: "9464" }).metrics.listen).toEqual({ host: "127.0.0.1", port: 9464 });
+    expect(parseConfig({ METRICS_LISTEN: "0.0.0.0:9464" }).metrics.listen).toEqual({ host: "0.0.0.0", port: 9464 });
+    expect(parseConfig({ METRICS_LISTEN: "[::1]:9464" }).metrics.listen).toEqual({ host: "::1", port: 9464 });
+    expect(parseConfig({ METRICS_LISTEN: "metrics.internal:9100" }).metrics.listen).toEqual({ host: "metrics.internal", port: 9100 });
+    expect(problemsOf({ METRICS_LISTEN: "127.0.0.1:99999" })).toEqual([expect.stringMatching(/^METRICS_LISTEN: "127.0.0.1:99999" is not an address/)]);
+    expect(problemsOf({ METRICS_LISTEN: "http://127.0.0.1:9464" })).toEqual([expect.stringMatching(/^METRICS_LISTEN: .* is not an address/)]);
+    expect(problemsOf({ PORT: "8080", METRICS_LISTEN: "127.0.0.1:8080" })).toEqual([expect.stringMatching(/^METRICS_LISTEN: port 8080 is the console's own/)]);
+  });
+
   it("refuses the development sign-in in front of a real database", () => {
     const problems = problemsOf({ DATABASE_URL: "postgres://db/lifeboat", AUTH_SECRET: SECRET });
     expect(problems).toHaveLength(1);

@@ -87,6 +87,9 @@ const envSchema = z.object({
     .string()
     .regex(/^[a-z][a-z0-9_]{0,39}$/, "must be lower-case letters, digits and _, starting with a letter (at most 40)")
     .default("acme"),
+  // The Prometheus endpoint (lib/metrics): a Bearer token for GET /metrics on the console's port, and/or an address of its own.
+  METRICS_TOKEN: optionalString.pipe(z.string().min(20, "must be at least 20 characters (or unset: no /metrics on the console's port)").optional()),
+  METRICS_LISTEN: optionalString,
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -133,6 +136,11 @@ export interface AppConfig {
   demoDatabaseUrl: string | undefined;
   /** The demo databases' names start with this and `_`: `acme_prd`, `acme_uat`, `acme_dev` by default. */
   demoDatabasePrefix: string;
+  /**
+   * The Prometheus endpoint: `token` enables GET /metrics on the console's port for that Bearer token; `listen` serves it,
+   * with no credentials, on an address of its own (a port only the monitoring network reaches). Neither: no metrics.
+   */
+  metrics: { token: string | undefined; listen: { host: string; port: number } | undefined };
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
 }
 
@@ -207,6 +215,8 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
         ? [DEMO_OPERATOR_GROUP]
         : [];
 
+  const metricsListen = parseListenAddress(e.METRICS_LISTEN, { port: e.PORT, devOidcPort: e.DEV_OIDC_PORT }, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -231,8 +241,29 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     expansion,
     demoDatabaseUrl: e.DEMO_DATABASE_URL,
     demoDatabasePrefix: e.DEMO_DATABASE_PREFIX,
+    metrics: { token: e.METRICS_TOKEN, listen: metricsListen },
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** METRICS_LISTEN: `host:port`, `[v6]:port` or a bare port (on 127.0.0.1), never one of the console's own ports. */
+function parseListenAddress(
+  raw: string | undefined,
+  { port, devOidcPort }: { port: number; devOidcPort: number },
+  problems: string[],
+): { host: string; port: number } | undefined {
+  if (raw === undefined) return undefined;
+  const match = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):)?(\d{1,5})$/.exec(raw);
+  const listenPort = match ? Number(match[2]) : NaN;
+  if (!match || !(listenPort >= 1 && listenPort <= 65535)) {
+    problems.push(`METRICS_LISTEN: "${raw}" is not an address to listen on; write host:port (127.0.0.1:9464, [::1]:9464, 0.0.0.0:9464) or a port`);
+    return undefined;
+  }
+  if (listenPort === port || listenPort === devOidcPort) {
+    problems.push(`METRICS_LISTEN: port ${listenPort} is the console's own (PORT or DEV_OIDC_PORT); give the metrics a port of their own`);
+    return undefined;
+  }
+  return { host: match[1]?.replace(/^\[|\]$/g, "") ?? "127.0.0.1", port: listenPort };
 }
 
 /** DATABASE_URL's PostgreSQL server, else the embedded PGlite folder under DATA_DIR. */

@@ -23,6 +23,7 @@ import { callerOfNodeRequest, resolveActor } from "@/lib/http/actor";
 import { clientAddress } from "@/lib/http/client-address";
 import type { NodeHandler } from "@/lib/http/node-router";
 import { logger } from "@/lib/logger";
+import { countDownloadedBytes } from "@/lib/metrics/registry";
 import { getStorage } from "@/lib/storage/instance";
 import type { Storage } from "@/lib/storage/types";
 
@@ -207,6 +208,7 @@ export function createBackupKeyHandler(options: BackupKeyHandlerOptions = {}): N
       "x-backup-id": backup.id,
     });
     const outcome = await sendStream(body, res, length);
+    countDownloadedBytes(environment, "archive", outcome.bytesSent);
     if (!outcome.complete) archive.stream.destroy();
     try {
       await recordAuditEvent(db, {

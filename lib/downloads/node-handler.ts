@@ -14,6 +14,7 @@ import { callerOfNodeRequest, resolveActor, resolveLinkMaker } from "@/lib/http/
 import { clientAddress } from "@/lib/http/client-address";
 import type { NodeHandler } from "@/lib/http/node-router";
 import { logger } from "@/lib/logger";
+import { countDownloadedBytes } from "@/lib/metrics/registry";
 import { isStorageError } from "@/lib/storage/errors";
 import { getStorage } from "@/lib/storage/instance";
 import type { ByteRange } from "@/lib/storage/types";
@@ -156,6 +157,7 @@ const LINK_MAKER_LOST_ACCESS = new AppError(
 );
 
 async function recordDownload(who: Requester, target: DownloadTarget, detail: { range: ByteRange | null; status: number } & SendOutcome): Promise<void> {
+  countDownloadedBytes(target.environment, target.kind, detail.bytesSent);
   try {
     await recordAuditEvent(getDb(), {
       action: "backup.download",

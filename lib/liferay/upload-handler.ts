@@ -20,6 +20,7 @@ import { nodeRequestInfo } from "@/lib/http/client-address";
 import { sendJson } from "@/lib/http/node-router";
 import type { NodeHandler } from "@/lib/http/node-router";
 import { logger } from "@/lib/logger";
+import { countUploadedBytes } from "@/lib/metrics/registry";
 import { getStorage } from "@/lib/storage/instance";
 import type { Storage } from "@/lib/storage/types";
 import { environmentLabel } from "@/lib/uploads/access";
@@ -269,6 +270,7 @@ export function createLiferayUploadHandler(options: LiferayUploadOptions = {}): 
     const uploadId = randomUUID();
     const startedAt = new Date();
     const received = await receiveFiles(req, storage, uploadId, maxFileSize);
+    countUploadedBytes(environment, (received.database?.sizeBytes ?? 0) + (received.volume?.sizeBytes ?? 0));
     const missing = KINDS.filter((kind) => !received[kind]);
     const empty = KINDS.filter((kind) => received[kind]?.sizeBytes === 0);
     if (missing.length > 0 || empty.length > 0) {

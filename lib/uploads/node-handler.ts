@@ -6,6 +6,7 @@ import { AppError } from "@/lib/errors";
 import { callerOfNodeRequest, resolveActor } from "@/lib/http/actor";
 import { sendJson } from "@/lib/http/node-router";
 import type { NodeHandler } from "@/lib/http/node-router";
+import { countUploadedBytes } from "@/lib/metrics/registry";
 import { getStorage } from "@/lib/storage/instance";
 
 import { checkPartRequest, storeUploadPart } from "./parts";
@@ -61,5 +62,6 @@ export const serveUploadPart: NodeHandler = async (req, res, params) => {
     },
   });
   const stored = await storeUploadPart({ db, storage: getStorage() }, part, req);
+  countUploadedBytes(part.upload.environment, stored.size);
   sendJson(res, 200, stored);
 };

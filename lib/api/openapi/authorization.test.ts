@@ -38,6 +38,8 @@ vi.hoisted(() => {
   process.env.BACKUP_KEY = "authorization-matrix-backup-key-0123456789";
   // Read once by the configuration: the folder the two environments' volume folders are made in.
   process.env.VOLUME_ROOTS = `${process.env.TMPDIR ?? "/tmp"}/lifeboat-authz-${process.pid}`;
+  // Metrics on: then only this token reaches them, and no caller of the matrix has it.
+  process.env.METRICS_TOKEN = "authorization-matrix-metrics-token-0123456789";
 });
 const VOLUME_ROOT = process.env.VOLUME_ROOTS!;
 
@@ -381,6 +383,12 @@ row({
       body: Buffer.from(JSON.stringify({ key: BACKUP_KEY, backup_id: await freshBackup(t) })),
     }),
   expected: { prd: "401 403 403 200 403 404", uat: "401 403 200 200 403 200" },
+});
+row({
+  operation: "GET /metrics",
+  what: "metrics are the installation's, for the metrics token only: no role, operator or API token reaches them",
+  call: (who) => callHttp("GET", "/metrics", who),
+  expected: { prd: "401 401 401 401 401 401", uat: "401 401 401 401 401 401" },
 });
 row({
   operation: "GET /backup/download/{kind}/{backupId}",

@@ -36,6 +36,7 @@ import { createOpenApiDocument } from "./document";
 vi.hoisted(() => {
   process.env.LOG_LEVEL ??= "silent";
   process.env.BACKUP_KEY = "contract-test-backup-key-0123456789";
+  process.env.METRICS_TOKEN = "contract-test-metrics-token-0123456789";
 });
 
 /** Whether the last Next route call carried a session or a token (then its answer is rate-limit counted). */
@@ -538,6 +539,11 @@ cases(
       headers: { ...admin.browser, "content-type": "application/json" },
       body: Buffer.from(JSON.stringify({ key: "not-the-backup-key-at-all", backup_id: ids.prd })),
     }),
+);
+cases(
+  "GET /metrics",
+  () => callHttp(h.baseUrl, "GET", "/metrics", { headers: { authorization: `Bearer ${process.env.METRICS_TOKEN}` } }),
+  () => callHttp(h.baseUrl, "GET", "/metrics", { headers: { authorization: `Bearer ${adminToken}` } }),
 );
 cases(
   "GET /backup/download/{kind}/{backupId}",

@@ -608,6 +608,31 @@ function paths(): ZodOpenApiPathsObject {
         },
       },
     },
+    "/metrics": {
+      get: {
+        operationId: "getMetrics",
+        tags: ["Meta"],
+        summary: "Prometheus metrics (METRICS_TOKEN)",
+        description:
+          "The Prometheus text format: per environment the newest completed backup's time, duration and sizes, the newest failure, " +
+          "backups and restores by status, the job queue, and this instance's counters of bytes sent and received and of failures " +
+          "(docs/metrics.md). Off (404) unless METRICS_TOKEN is set, and then only for that Bearer token: sessions and API tokens get " +
+          "401. METRICS_LISTEN serves the same on an address of its own, without credentials. Served by plain Node; not rate limited.",
+        security: [{ metrics: [] }],
+        responses: {
+          "200": {
+            description: "The metrics.",
+            content: { "text/plain": { schema: z.string().meta({ description: "Prometheus text exposition format 0.0.4." }) } },
+          },
+          "401": {
+            description: "No metrics token, or another one.",
+            headers: z.object({ "WWW-Authenticate": z.string().meta({ example: 'Bearer realm="metrics"' }) }),
+            content: { "application/json": { schema: errorSchema } },
+          },
+          "404": { description: "METRICS_TOKEN is not set: no metrics on this port.", content: { "application/json": { schema: errorSchema } } },
+        },
+      },
+    },
     "/backup/download/{kind}/{backupId}": {
       get: downloadOperation("get"),
       head: downloadOperation("head"),
@@ -746,6 +771,7 @@ export function createOpenApiDocument({ serverUrl }: OpenApiOptions) {
           description: "`dxpcloud-authorization: Bearer <token>`, as the Liferay documents show.",
         },
         basic: { type: "http", scheme: "basic", description: "Your e-mail address and an API token: `curl -u user@domain.com:<token>`." },
+        metrics: { type: "http", scheme: "bearer", description: "`Authorization: Bearer <METRICS_TOKEN>`, for GET /metrics only." },
         session: {
           type: "apiKey",
           in: "cookie",

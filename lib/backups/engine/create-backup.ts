@@ -14,6 +14,7 @@ import { PermanentJobError } from "@/lib/jobs/worker";
 import type { JobContext, JobHandler } from "@/lib/jobs/worker";
 import { checkDatabaseSource } from "@/lib/environments/source-fields";
 import { logger } from "@/lib/logger";
+import { countBackupFailure } from "@/lib/metrics/registry";
 import type { Storage } from "@/lib/storage/types";
 import { environmentLabel } from "@/lib/uploads/access";
 
@@ -179,7 +180,7 @@ export async function failBackup(
   },
 ): Promise<boolean> {
   await deleteBackupObjects(deps.storage, input.backup.id);
-  return deps.db.transaction(async (tx) => {
+  const failed = await deps.db.transaction(async (tx) => {
     const moved = await tx
       .update(backups)
       .set({ status: "failed", statusReason: input.reason, verifyStatus: "failed", completedAt: new Date() })
@@ -199,6 +200,8 @@ export async function failBackup(
     });
     return true;
   });
+  if (failed) countBackupFailure(input.environment, input.action === "backup.import_failed" ? "import" : "create");
+  return failed;
 }
 
 async function recordCompleted(

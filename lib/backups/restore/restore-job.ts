@@ -21,6 +21,7 @@ import { jobLockHolder } from "@/lib/jobs/queue";
 import { PermanentJobError } from "@/lib/jobs/worker";
 import type { JobContext, JobHandler } from "@/lib/jobs/worker";
 import { logger } from "@/lib/logger";
+import { countRestoreFailure } from "@/lib/metrics/registry";
 import type { Storage } from "@/lib/storage/types";
 import { environmentLabel } from "@/lib/uploads/access";
 import { DigestStream } from "@/lib/uploads/digest";
@@ -116,7 +117,7 @@ function isLatestRestoreOf(restore: Pick<Restore, "id" | "backupId" | "createdAt
 /** Marks a restore failed (unless it already finished) and records why. */
 export async function failRestore(db: Db, input: { restore: Restore; environment: Environment; reason: string; jobId?: string }): Promise<boolean> {
   const { restore, environment, reason } = input;
-  return db.transaction(async (tx) => {
+  const failed = await db.transaction(async (tx) => {
     const moved = await tx
       .update(restores)
       .set({ status: "failed", statusReason: reason, completedAt: new Date() })
@@ -140,6 +141,8 @@ export async function failRestore(db: Db, input: { restore: Restore; environment
     });
     return true;
   });
+  if (failed) countRestoreFailure(environment);
+  return failed;
 }
 
 async function recordCompleted(

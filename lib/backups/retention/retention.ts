@@ -6,6 +6,7 @@ import { backups, environments } from "@/lib/db/schema";
 import type { Environment } from "@/lib/db/schema";
 import { runPeriodically } from "@/lib/jobs/periodic";
 import { logger } from "@/lib/logger";
+import { countRetentionDeleted } from "@/lib/metrics/registry";
 import type { Storage } from "@/lib/storage/types";
 import { environmentLabel } from "@/lib/uploads/access";
 
@@ -55,6 +56,7 @@ async function applyToEnvironment(deps: { db: Db; storage: Storage }, environmen
   const createdAt = new Map(candidates.map((c) => [c.id, c.createdAt.getTime()]));
   // Oldest first: a run cut short leaves the newer backups.
   const expired = expiredBackups(candidates, policy, now).sort((a, b) => createdAt.get(a.id)! - createdAt.get(b.id)! || (a.id < b.id ? -1 : 1));
+  let deleted = 0;
   for (const { id, rule } of expired) {
     const result = await removeBackup(deps, {
       backupId: id,
@@ -63,9 +65,12 @@ async function applyToEnvironment(deps: { db: Db; storage: Storage }, environmen
       statuses: ["completed", "failed"],
       detail: { reason: "retention", rule, ...policy },
     });
-    if (result.outcome === "deleted") summary.deleted.push({ backupId: id, environmentId: environment.id, rule });
-    else summary.skipped.push({ backupId: id, reason: result.outcome === "in_use" ? result.reason : result.outcome });
+    if (result.outcome === "deleted") {
+      summary.deleted.push({ backupId: id, environmentId: environment.id, rule });
+      deleted++;
+    } else summary.skipped.push({ backupId: id, reason: result.outcome === "in_use" ? result.reason : result.outcome });
   }
+  countRetentionDeleted(environment, deleted);
 }
 
 /**
