@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { formatBytes, formatDateTime } from "./format";
+import { formatBytes, formatDateTime, formatDuration } from "./format";
 
 describe("formatBytes", () => {
   it("uses binary units", () => {
@@ -17,5 +17,18 @@ describe("formatDateTime", () => {
   it("always names the time zone", () => {
     expect(formatDateTime("2019-10-03T17:23:00Z", "UTC")).toBe("3 Oct 2019, 17:23 UTC");
     expect(formatDateTime("2019-10-03T17:23:00Z", "Europe/Madrid")).toMatch(/19:23 CEST$/);
+  });
+});
+
+describe("formatDuration", () => {
+  it("says seconds, minutes and hours as people do", () => {
+    expect(formatDuration(0.4)).toBe("0 s");
+    expect(formatDuration(45)).toBe("45 s");
+    expect(formatDuration(92.19)).toBe("1 min 32 s");
+    expect(formatDuration(120)).toBe("2 min");
+    expect(formatDuration(7_500)).toBe("2 h 5 min");
+    expect(formatDuration(3_600)).toBe("1 h");
+    expect(formatDuration(null)).toBe("—");
+    expect(formatDuration(-1)).toBe("—");
   });
 });

@@ -21,9 +21,12 @@ export class BackupsPage {
   readonly restores: Locator;
   /** What is missing for a backup, beside Create backup. */
   readonly beforeCreateNote: Locator;
+  /** The History section: its summary, charts and table. */
+  readonly history: Locator;
 
   constructor(readonly page: Page) {
-    this.table = page.getByRole("table");
+    // The list, not the History section's table of numbers.
+    this.table = page.getByRole("table", { name: /newest first$/ });
     this.createButton = page.getByRole("button", { name: "Create backup" });
     this.statusFilter = page.getByLabel("Status");
     this.originFilter = page.getByLabel("Origin");
@@ -35,6 +38,7 @@ export class BackupsPage {
     this.deleteDialog = page.getByRole("dialog", { name: "Delete backup" });
     this.restores = page.getByRole("list", { name: "Restores" });
     this.beforeCreateNote = page.getByRole("note", { name: "Before you create a backup" });
+    this.history = page.getByRole("region", { name: "History" });
   }
 
   async goto(environment: string, project = "acme") {

@@ -18,6 +18,7 @@ import { checkEnvironmentReadiness } from "@/lib/environments/readiness";
 
 import { EnvironmentHeader } from "../environment-header";
 import { ReadinessNotice } from "../environment-readiness";
+import { BackupHistorySection } from "./backup-history";
 import { BackupsTable } from "./backups-table";
 import { CreateBackupButton } from "./create-backup-button";
 import { RestoresPanel } from "./restores-panel";
@@ -67,6 +68,7 @@ export default async function BackupsPage({ params }: { params: Promise<Params> 
         </p>
       )}
       <RestoresPanel projectId={projectId} environment={environment.name} />
+      <BackupHistorySection projectId={projectId} environment={environment.name} />
       <BackupsTable
         projectId={projectId}
         environment={environment.name}
