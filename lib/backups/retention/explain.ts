@@ -4,7 +4,7 @@ import type { Db } from "@/lib/db/client";
 import { backups } from "@/lib/db/schema";
 import type { Backup, Environment } from "@/lib/db/schema";
 
-import { hasRetentionRule, judgeBackups, newestFirst, policyOf } from "./policy";
+import { GFS_TIERS, hasRetentionRule, judgeBackups, newestFirst, policyOf, TIER_FIELDS } from "./policy";
 import type { KeepReason, RetentionCandidate, RetentionPolicy, RetentionRule, RetentionVerdict } from "./policy";
 import { retentionCandidates } from "./retention";
 
@@ -30,25 +30,41 @@ type Listed = Pick<Backup, "id" | "status" | "createdAt" | "pinned">;
 /**
  * The verdicts of one page of the list. A completed backup's verdict depends
  * only on the completed backups newer than it (its rank, the periods above
- * it) and on the time, so only those are read: the page's own rows and
- * everything newer, a few rows for the first page. With no rule at all only
- * the newest completed backup matters. Retention keeps an environment with
- * rules down to what they keep, so even a deep page reads no more rows than
- * the rules keep.
+ * it) and on the time, so only those are read. Without tiers that is the
+ * newest keep count / keep last of them (one, with no rule: the newest);
+ * with tiers every completed backup from the page up — a few rows for the
+ * first page, and for a deep one no more than the rules keep, since
+ * retention keeps an environment down to that.
  */
 export async function retentionOfPage(db: Db, environment: Environment, items: readonly Listed[], now = new Date()): Promise<Map<string, RetentionVerdict>> {
   if (items.length === 0) return new Map();
   const policy = policyOf(environment);
   const oldest = items.toSorted(newestFirst).at(-1)!;
-  const completed = and(eq(backups.environmentId, environment.id), eq(backups.status, "completed"));
+  // `status::text`: the (environment, status) index must not be chosen over the (environment, created_at, id) one, which
+  // reads these newest first and stops; without statistics (PGlite never analyzes) the planner would otherwise sort them all.
+  const completed = and(eq(backups.environmentId, environment.id), sql`${backups.status}::text = 'completed'`);
   const columns = { id: backups.id, status: backups.status, createdAt: backups.createdAt, pinned: backups.pinned };
-  const above = hasRetentionRule(policy)
-    ? await db
-        .select(columns)
-        .from(backups)
-        .where(and(completed, sql`(${backups.createdAt}, ${backups.id}) >= (${oldest.createdAt.toISOString()}::timestamptz, ${oldest.id})`))
-        .orderBy(desc(backups.createdAt), desc(backups.id))
-    : await db.select(columns).from(backups).where(completed).orderBy(desc(backups.createdAt), desc(backups.id)).limit(1);
+  // The index's own order (environment first), so reading it backwards needs no sort, and the planner sees that.
+  const newestFirstOrder = [desc(backups.environmentId), desc(backups.createdAt), desc(backups.id)];
+  const tiers = GFS_TIERS.some((tier) => policy[TIER_FIELDS[tier]] !== null);
+  let above: RetentionCandidate[];
+  if (tiers) {
+    // A tier's periods above an item decide it: read every completed backup from the page up.
+    above = await db
+      .select(columns)
+      .from(backups)
+      .where(and(completed, sql`(${backups.createdAt}, ${backups.id}) >= (${oldest.createdAt.toISOString()}::timestamptz, ${oldest.id})`))
+      .orderBy(...newestFirstOrder);
+  } else {
+    // Without tiers only an item's rank matters, and only up to the largest count: the newest that many decide it.
+    const reach = Math.max(1, hasRetentionRule(policy) ? Math.max(policy.keepCount ?? 0, policy.keepLast ?? 0) : 1);
+    above = await db
+      .select(columns)
+      .from(backups)
+      .where(completed)
+      .orderBy(...newestFirstOrder)
+      .limit(reach);
+  }
   const candidates = new Map<string, RetentionCandidate>(above.map((b) => [b.id, b]));
   for (const item of items) if (!candidates.has(item.id)) candidates.set(item.id, item);
   return judgeBackups([...candidates.values()], policy, now);

@@ -300,22 +300,28 @@ describe.each(DATABASE_KINDS)("retention on %s", (kind) => {
       .set({ retentionKeepCount: 4, retentionDays: 20, retentionKeepWeekly: 3, retentionKeepYearly: 1 })
       .where(eq(environments.id, uat.id));
     for (let i = 0; i < 23; i++) await make(uat, i * 1.7 + (i % 3) / 10, i % 5 === 4 ? "failed" : "completed", i === 15);
-    const environment = (await handle.db.select().from(environments).where(eq(environments.id, uat.id)))[0]!;
     const all = await handle.db.select().from(backups).where(eq(backups.environmentId, uat.id));
-    const whole = judgeBackups(all, policyOf(environment), NOW);
-
-    for (const filters of [{}, { status: "completed" as const }, { status: "failed" as const }]) {
-      let cursor: Parameters<typeof listBackups>[1]["cursor"];
-      let pages = 0;
-      do {
-        const page = await listBackups(handle.db, { environmentId: uat.id, limit: 3, cursor, ...filters });
-        const verdicts = await retentionOfPage(handle.db, environment, page.items, NOW);
-        for (const item of page.items) expect(verdicts.get(item.id), `${item.id} (${JSON.stringify(filters)})`).toEqual(whole.get(item.id));
-        cursor = page.nextCursor ?? undefined;
-        pages++;
-      } while (cursor);
-      expect(pages).toBeGreaterThan(1);
+    // With tiers (every backup above the page is read) and without (only the newest keep count / keep last are).
+    for (const rules of [{}, { retentionKeepWeekly: null, retentionKeepYearly: null, retentionKeepLast: 6 }]) {
+      if (Object.keys(rules).length > 0) await handle.db.update(environments).set(rules).where(eq(environments.id, uat.id));
+      const judged = (await handle.db.select().from(environments).where(eq(environments.id, uat.id)))[0]!;
+      const verdicts = judgeBackups(all, policyOf(judged), NOW);
+      for (const filters of [{}, { status: "completed" as const }, { status: "failed" as const }]) {
+        let cursor: Parameters<typeof listBackups>[1]["cursor"];
+        let pages = 0;
+        do {
+          const page = await listBackups(handle.db, { environmentId: uat.id, limit: 3, cursor, ...filters });
+          const onPage = await retentionOfPage(handle.db, judged, page.items, NOW);
+          for (const item of page.items) expect(onPage.get(item.id), `${item.id} (${JSON.stringify({ rules, filters })})`).toEqual(verdicts.get(item.id));
+          cursor = page.nextCursor ?? undefined;
+          pages++;
+        } while (cursor);
+        expect(pages).toBeGreaterThan(1);
+      }
     }
+    await handle.db.update(environments).set({ retentionKeepWeekly: 3, retentionKeepYearly: 1, retentionKeepLast: null }).where(eq(environments.id, uat.id));
+    const environment = (await handle.db.select().from(environments).where(eq(environments.id, uat.id)))[0]!;
+    const whole = judgeBackups(all, policyOf(environment), NOW);
 
     const preview = await previewRetention(handle.db, { environment, proposed: {}, now: NOW });
     const expected = all.filter((b) => whole.get(b.id)!.expires).map((b) => b.id);
