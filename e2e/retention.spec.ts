@@ -4,16 +4,6 @@ import { expect, test } from "./fixtures";
 
 const DEV = "/api/v1/projects/acme/environments/dev";
 
-/** Makes a backup of dev through the API and waits until it has completed. */
-async function backUpDev(page: Page): Promise<string> {
-  const origin = new URL(page.url()).origin;
-  const created = await page.request.post(`${DEV}/backups`, { headers: { origin }, data: {} });
-  expect(created.status()).toBe(202);
-  const id = (await created.json()).response.id as string;
-  await expect.poll(async () => (await (await page.request.get(`/api/v1/backups/${id}`)).json()).response.status, { timeout: 60_000 }).toBe("completed");
-  return id;
-}
-
 async function completedBackups(page: Page): Promise<string[]> {
   const body = await (await page.request.get(`${DEV}/backups?status=completed&per_page=100`)).json();
   return (body.response as { id: string }[]).map((b) => b.id);
@@ -29,8 +19,8 @@ test("pinning protects a backup from a retention run, and Settings shows what th
   await signInPage.signIn("Ada Admin", "/projects/acme/dev/backups");
   const origin = new URL(page.url()).origin;
   // Two fresh backups: the newer is the newest completed one, which no rule deletes; the older is the one to pin.
-  const older = await backUpDev(page);
-  const newest = await backUpDev(page);
+  const older = await backupsPage.createAndWaitUntilCompleted();
+  const newest = await backupsPage.createAndWaitUntilCompleted();
   const doomed = (await completedBackups(page)).filter((id) => id !== newest && id !== older);
   expect(doomed.length).toBeGreaterThan(0);
   const previewed = async () => (await settingsPage.retentionPreviewList.getByRole("listitem").allTextContents()).map((text) => text.split(" ")[0]).sort();
